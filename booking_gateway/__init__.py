@@ -1,0 +1,1 @@
+"""booking-gateway: books time windows on resources for many tenants, never double-booking."""

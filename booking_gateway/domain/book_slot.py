@@ -1,0 +1,81 @@
+"""bookSlot, step by step as DESIGN.md lays it out."""
+
+from __future__ import annotations
+
+from functools import partial
+from uuid import uuid4
+
+from booking_gateway.domain import rules
+from booking_gateway.domain.commands import BookSlot
+from booking_gateway.domain.errors import Contended, NotFound, SlotUnavailable, ValidationFailed
+from booking_gateway.domain.idempotency import IdempotencyKey, Mutation, fingerprint
+from booking_gateway.domain.model import Booking
+from booking_gateway.domain.outcome import Deps, Outcome
+from booking_gateway.domain.ports import (
+    AvailabilityChanged,
+    Booked,
+    ChangeReason,
+    Claim,
+    ConflictSpace,
+    NewBooking,
+    Rejected,
+    StoreContention,
+)
+from booking_gateway.domain.replay import replay
+from booking_gateway.domain.time_window import TimeWindow
+
+#: Suggested back-off after the database kept refusing without a visible overlap.
+STORE_RETRY_AFTER_MS = 50
+
+
+async def book_slot(deps: Deps, cmd: BookSlot) -> Outcome[Booking]:
+    # 1. validate: nothing is written for invalid input
+    try:
+        rules.check_client_mutation_id(cmd.client_mutation_id)
+        window = TimeWindow.of(cmd.start, cmd.end)
+        rules.check_booking_window(window, deps.limits)
+        rules.check_text("reference", cmd.reference, rules.MAX_REFERENCE_LENGTH)
+        rules.check_text("note", cmd.note, rules.MAX_NOTE_LENGTH)
+    except ValidationFailed as err:
+        return Outcome(error=err)
+
+    key = IdempotencyKey(cmd.tenant_id, Mutation.BOOK_SLOT, cmd.client_mutation_id)
+    request_hash = fingerprint(Mutation.BOOK_SLOT, resource=cmd.resource_id, window=window,
+                               reference=cmd.reference, note=cmd.note)
+    load = partial(deps.store.get_booking, cmd.tenant_id)
+
+    # 2 + 4. idempotency fast path, ownership and the optimistic pre-check, in one read
+    pre = await deps.store.precheck_booking(key, request_hash, cmd.resource_id, window)
+    if pre.prior is not None:
+        return await replay(key, request_hash, pre.prior, load)
+    if not pre.resource_found:
+        return Outcome(error=NotFound("Resource", cmd.resource_id))
+    if pre.conflicts:
+        if pre.rejection_recorded:
+            return Outcome(error=SlotUnavailable(pre.conflicts))
+        # a concurrent request with the same key stored its outcome first: answer as it did
+        prior = await deps.store.find_outcome(key)
+        if prior is not None:
+            return await replay(key, request_hash, prior, load)
+        return Outcome(error=SlotUnavailable(pre.conflicts))
+
+    # 3 + 5 + 6 + 7. hold the conflict space, commit, publish, release
+    space = ConflictSpace.of(cmd.tenant_id, Claim(cmd.resource_id, window))
+    new = NewBooking(uuid4(), cmd.tenant_id, cmd.resource_id, window, cmd.reference, cmd.note)
+    try:
+        async with deps.lock.hold(space):
+            result = await deps.store.commit_booking(key, request_hash, new)
+            if isinstance(result, Booked):
+                await deps.events.publish(AvailabilityChanged(
+                    cmd.tenant_id, cmd.resource_id, ChangeReason.BOOKED, window,
+                    result.availability_version))
+    except Contended as err:
+        return Outcome(error=err)
+    except StoreContention:
+        return Outcome(error=Contended(STORE_RETRY_AFTER_MS))
+
+    if isinstance(result, Booked):
+        return Outcome(value=result.booking)
+    if isinstance(result, Rejected):
+        return Outcome(error=SlotUnavailable(result.conflicts))
+    return await replay(key, request_hash, result.prior, load)

@@ -1,0 +1,42 @@
+"""Free/busy arithmetic over half-open windows: merge, clip, complement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from booking_gateway.domain.time_window import TimeWindow
+
+
+def merge(windows: Iterable[TimeWindow]) -> list[TimeWindow]:
+    """Sorted union; windows that overlap or touch become one (busy 9-10 and 10-11 is busy 9-11)."""
+    merged: list[TimeWindow] = []
+    for window in sorted(windows):
+        if merged and window.start <= merged[-1].end:
+            if window.end > merged[-1].end:
+                merged[-1] = TimeWindow(merged[-1].start, window.end)
+        else:
+            merged.append(window)
+    return merged
+
+
+def clip(windows: Iterable[TimeWindow], to: TimeWindow) -> list[TimeWindow]:
+    """The parts of ``windows`` inside ``to``, in input order; parts outside are dropped."""
+    return [part for w in windows if (part := w.intersection(to)) is not None]
+
+
+def busy_within(bookings: Iterable[TimeWindow], window: TimeWindow) -> list[TimeWindow]:
+    """Merged, sorted and clipped to ``window``: the contract's ``Availability.busy``."""
+    return merge(clip(bookings, window))
+
+
+def complement(busy: list[TimeWindow], window: TimeWindow) -> list[TimeWindow]:
+    """``window`` minus ``busy``, sorted; ``busy`` must be merged and clipped to ``window``."""
+    free: list[TimeWindow] = []
+    cursor = window.start
+    for b in busy:
+        if b.start > cursor:
+            free.append(TimeWindow(cursor, b.start))
+        cursor = max(cursor, b.end)
+    if cursor < window.end:
+        free.append(TimeWindow(cursor, window.end))
+    return free

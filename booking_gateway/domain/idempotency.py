@@ -1,0 +1,66 @@
+"""Idempotency keys and request fingerprints: the same input replays, a different one is refused."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+from booking_gateway.domain.time_window import TimeWindow, format_instant
+
+
+class Mutation(StrEnum):
+    """The mutations whose outcomes are stored; the value is the key's namespace."""
+
+    CREATE_RESOURCE = "createResource"
+    BOOK_SLOT = "bookSlot"
+    CANCEL_BOOKING = "cancelBooking"
+    RESCHEDULE_BOOKING = "rescheduleBooking"
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyKey:
+    """Scoped to the tenant and the mutation, as the contract says."""
+
+    tenant_id: UUID
+    mutation: Mutation
+    client_mutation_id: str
+
+
+class OutcomeKind(StrEnum):
+    """Definitive outcomes worth replaying; retryable ones (CONTENDED, errors) are never stored."""
+
+    SUCCEEDED = "succeeded"
+    SLOT_UNAVAILABLE = "slot_unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredOutcome:
+    """What a replay returns: the object the first request made, or the conflicts it was told."""
+
+    request_hash: bytes
+    kind: OutcomeKind
+    object_id: UUID | None = None
+    conflicts: tuple[TimeWindow, ...] = field(default=())
+
+
+def fingerprint(mutation: Mutation, **fields: object) -> bytes:
+    """SHA-256 of the canonical input (instants in UTC), so equal requests hash equally."""
+    canonical = json.dumps(
+        {"m": mutation.value, **{k: _canonical(v) for k, v in fields.items()}},
+        sort_keys=True, separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).digest()
+
+
+def _canonical(value: object) -> object:
+    if isinstance(value, datetime):
+        return format_instant(value) if value.tzinfo else value.isoformat()
+    if isinstance(value, TimeWindow):
+        return [format_instant(value.start), format_instant(value.end)]
+    if isinstance(value, UUID):
+        return str(value)
+    return value

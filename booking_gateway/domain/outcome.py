@@ -1,0 +1,30 @@
+"""What a mutation use case returns: a value or an expected error, and whether it was replayed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from booking_gateway.domain.errors import DomainError
+from booking_gateway.domain.ports import BookingStore, Clock, EventPublisher, RangeLock
+from booking_gateway.domain.rules import Limits
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome(Generic[T]):
+    value: T | None = None
+    error: DomainError | None = None
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Deps:
+    """The ports and limits the use cases run against, wired once in ``app.py``."""
+
+    store: BookingStore
+    lock: RangeLock
+    events: EventPublisher
+    clock: Clock
+    limits: Limits

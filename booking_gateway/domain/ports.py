@@ -1,0 +1,240 @@
+"""The ports the use cases need; ``infra`` implements them, unit tests fake them.
+
+Each port states the guarantee the use cases rely on. The booking path needs only
+two database round trips (:meth:`BookingStore.precheck_booking` and
+:meth:`BookingStore.commit_booking`), which is why those two are coarse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+from uuid import UUID
+
+from booking_gateway.domain.idempotency import IdempotencyKey, StoredOutcome
+from booking_gateway.domain.model import Booking, BookingStatus, Resource
+from booking_gateway.domain.time_window import TimeWindow
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """Aware UTC wall-clock time."""
+        ...
+
+
+# --- the range lock ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    resource_id: UUID
+    window: TimeWindow
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictSpace:
+    """What a write competes for: windows of resources, in a fixed order (no lock-order deadlock)."""
+
+    tenant_id: UUID
+    claims: tuple[Claim, ...]
+
+    @classmethod
+    def of(cls, tenant_id: UUID, *claims: Claim) -> ConflictSpace:
+        return cls(tenant_id, tuple(sorted(claims, key=lambda c: (c.resource_id, c.window))))
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A held range lock; ``held`` is False when the lock service was unreachable."""
+
+    held: bool
+    fencing_tokens: tuple[int, ...] = ()
+
+
+class RangeLock(Protocol):
+    def hold(self, space: ConflictSpace) -> AbstractAsyncContextManager[Lease]:
+        """Hold every claim of ``space`` for the body, waiting a bounded time.
+
+        Raises :class:`~booking_gateway.domain.errors.Contended` when overlapping holders
+        keep a claim past the wait. When the lock service is unreachable it yields an
+        unheld lease instead of failing: the database constraint keeps the promise, the
+        lock only makes contention cheap. Entries expire by themselves, so a crashed
+        holder never blocks a window for longer than the lock TTL.
+        """
+        ...
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+class ChangeReason(StrEnum):
+    SNAPSHOT = "SNAPSHOT"
+    BOOKED = "BOOKED"
+    CANCELLED = "CANCELLED"
+    RESCHEDULED = "RESCHEDULED"
+
+
+@dataclass(frozen=True, slots=True)
+class AvailabilityChanged:
+    tenant_id: UUID
+    resource_id: UUID
+    reason: ChangeReason
+    changed: TimeWindow
+    version: int
+
+
+class EventPublisher(Protocol):
+    async def publish(self, event: AvailabilityChanged) -> None:
+        """Announce a committed change. Best effort: never raises (subscribers re-sync)."""
+        ...
+
+
+# --- the database -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewBooking:
+    id: UUID
+    tenant_id: UUID
+    resource_id: UUID
+    window: TimeWindow
+    reference: str | None
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Precheck:
+    """One lock-free read: a stored outcome, the resource's ownership, the overlaps."""
+
+    prior: StoredOutcome | None
+    resource_found: bool
+    conflicts: tuple[TimeWindow, ...]
+    rejection_recorded: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Booked:
+    booking: Booking
+    availability_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    conflicts: tuple[TimeWindow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    prior: StoredOutcome
+
+
+class StoreContention(Exception):
+    """The database refused a write for a transient reason that a re-read did not explain."""
+
+
+class OverlapViolation(Exception):
+    """The exclusion constraint refused a write: an overlapping confirmed booking committed."""
+
+
+@dataclass(frozen=True, slots=True)
+class BookingPage:
+    bookings: list[Booking]
+    has_next: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ResourcePage:
+    resources: list[Resource]
+    has_next: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BookingFilter:
+    tenant_id: UUID
+    resource_id: UUID
+    window: TimeWindow | None
+    status: BookingStatus | None
+    after: tuple[datetime, UUID] | None
+    limit: int
+
+
+class UnitOfWork(Protocol):
+    """One transaction; it rolls back unless :meth:`commit` was called."""
+
+    async def booking_for_update(self, tenant_id: UUID, booking_id: UUID) -> Booking | None: ...
+
+    async def find_outcome(self, key: IdempotencyKey) -> StoredOutcome | None: ...
+
+    async def overlapping(self, resource_id: UUID, window: TimeWindow,
+                          excluding: UUID) -> tuple[TimeWindow, ...]: ...
+
+    async def update_booking(self, booking: Booking) -> None:
+        """Write status, window, version and updated_at; raises :class:`OverlapViolation`."""
+        ...
+
+    async def bump_availability_version(self, resource_id: UUID) -> int: ...
+
+    async def store_outcome(self, key: IdempotencyKey, outcome: StoredOutcome) -> bool:
+        """False if another request stored an outcome for ``key`` first."""
+        ...
+
+    async def commit(self) -> None: ...
+
+
+class BookingStore(Protocol):
+    async def precheck_booking(self, key: IdempotencyKey, request_hash: bytes,
+                               resource_id: UUID, window: TimeWindow) -> Precheck:
+        """Idempotency fast path, tenant check and optimistic overlap check in one read.
+
+        When it finds overlaps and no stored outcome, it also records the SLOT_UNAVAILABLE
+        outcome for ``key`` so that a replay answers the same.
+        """
+        ...
+
+    async def commit_booking(self, key: IdempotencyKey, request_hash: bytes,
+                             booking: NewBooking) -> Booked | Rejected | Replayed:
+        """Atomically claim ``key``, insert the booking, bump the version, store the outcome.
+
+        An overlap (found by a re-read or by the exclusion constraint) gives ``Rejected``
+        with the overlapping windows, its outcome stored; a key stored by a concurrent
+        request gives ``Replayed``. Raises :class:`StoreContention` if the database keeps
+        refusing without an overlap to show for it.
+        """
+        ...
+
+    async def find_outcome(self, key: IdempotencyKey) -> StoredOutcome | None: ...
+
+    async def record_outcome(self, key: IdempotencyKey,
+                             outcome: StoredOutcome) -> StoredOutcome | None:
+        """Store ``outcome`` unless one exists: None when stored, else the existing one."""
+        ...
+
+    async def overlapping(self, resource_id: UUID, window: TimeWindow,
+                          excluding: UUID | None = None) -> tuple[TimeWindow, ...]: ...
+
+    def unit_of_work(self) -> AbstractAsyncContextManager[UnitOfWork]: ...
+
+    async def create_resource(self, key: IdempotencyKey, request_hash: bytes,
+                              resource: Resource) -> Resource | Replayed: ...
+
+    async def get_resource(self, tenant_id: UUID, resource_id: UUID) -> Resource | None: ...
+
+    async def get_resources(self, tenant_id: UUID, ids: Sequence[UUID]) -> list[Resource]: ...
+
+    async def list_resources(self, tenant_id: UUID, after: UUID | None,
+                             limit: int) -> ResourcePage: ...
+
+    async def get_booking(self, tenant_id: UUID, booking_id: UUID) -> Booking | None: ...
+
+    async def list_bookings(self, query: BookingFilter) -> BookingPage: ...
+
+    async def read_availability(
+        self, tenant_id: UUID, resource_ids: Sequence[UUID], window: TimeWindow
+    ) -> dict[UUID, tuple[list[TimeWindow], int]]:
+        """Confirmed windows overlapping ``window`` and the version, per resource of the tenant,
+        read in one snapshot. Resources of other tenants are absent from the answer."""
+        ...

@@ -1,0 +1,71 @@
+"""Half-open UTC time windows, the unit of everything the gateway books."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from booking_gateway.domain.errors import ValidationFailed
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class TimeWindow:
+    """``[start, end)`` in UTC; a window ending at 10:00 and one starting at 10:00 do not overlap.
+
+    Construction refuses naive datetimes (an offset is never guessed) and empty or
+    inverted windows, so every ``TimeWindow`` in the system is valid.
+    """
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        start, end = _checked(self.start, self.end, "start", "end")
+        object.__setattr__(self, "start", start)
+        object.__setattr__(self, "end", end)
+
+    @classmethod
+    def of(cls, start: datetime, end: datetime, *, start_field: str = "start",
+           end_field: str = "end") -> TimeWindow:
+        """Build a window, naming the caller's own input fields in any validation error."""
+        return cls(*_checked(start, end, start_field, end_field))
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end - self.start
+
+    def overlaps(self, other: TimeWindow) -> bool:
+        return self.start < other.end and other.start < self.end
+
+    def contains(self, other: TimeWindow) -> bool:
+        return self.start <= other.start and other.end <= self.end
+
+    def intersection(self, other: TimeWindow) -> TimeWindow | None:
+        start, end = max(self.start, other.start), min(self.end, other.end)
+        return TimeWindow(start, end) if start < end else None
+
+    def hull(self, other: TimeWindow) -> TimeWindow:
+        """The smallest window covering both (used for the changed part of a reschedule)."""
+        return TimeWindow(min(self.start, other.start), max(self.end, other.end))
+
+    def __str__(self) -> str:
+        return f"[{format_instant(self.start)}, {format_instant(self.end)})"
+
+
+def _checked(start: datetime, end: datetime, start_field: str,
+             end_field: str) -> tuple[datetime, datetime]:
+    for field, value in ((start_field, start), (end_field, end)):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValidationFailed(
+                field, f"{field} has no UTC offset; send e.g. 2026-12-01T09:00:00Z or ...+01:00"
+            )
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    if end <= start:
+        raise ValidationFailed(end_field, f"{end_field} must be later than {start_field}")
+    return start, end
+
+
+def format_instant(value: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z`` suffix, the contract's output format."""
+    text = value.astimezone(UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text

@@ -1,0 +1,86 @@
+"""Every setting, read from ``BOOKING_*`` environment variables through one object tests can replace."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import platformdirs
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class SettingsError(Exception):
+    """A bad setting, explained in one line that names the environment variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BOOKING_", extra="ignore", frozen=True)
+
+    env: Environment = Environment.DEVELOPMENT
+    #: ``postgresql://user@host:port/db``; unset means zero-config embedded mode.
+    database_url: str | None = None
+    #: ``redis://host:port/db`` (or rediss://, unix://); unset means embedded Valkey.
+    redis_url: str | None = None
+    #: Where the embedded servers keep their data.
+    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("booking-gateway")))
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+    lock_wait_ms: int = Field(default=2000, ge=0, le=60_000)
+    lock_ttl_ms: int = Field(default=10_000, ge=100, le=600_000)
+    max_booking_days: float = Field(default=31, gt=0, le=3660)
+    max_availability_days: float = Field(default=366, gt=0, le=3660)
+
+    db_pool_size: int = Field(default=10, ge=1, le=500)
+    db_pool_overflow: int = Field(default=10, ge=0, le=500)
+    key_cache_ttl_ms: int = Field(default=1000, ge=0, le=60_000)
+    #: Prefix of every Redis key and channel, so several deployments can share one Redis.
+    redis_prefix: str = Field(default="bg", min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("postgresql", "postgres") or not (parts.path.strip("/") or parts.query):
+            raise ValueError("must look like postgresql://user@host:5432/dbname")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if urlsplit(value).scheme not in ("redis", "rediss", "unix", "valkey", "valkeys"):
+            raise ValueError("must look like redis://host:6379/0")
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        """Zero-config mode: neither URL set, so the gateway runs its own servers."""
+        return self.database_url is None and self.redis_url is None
+
+    @property
+    def production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment; a bad value raises :class:`SettingsError` naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as err:
+        first = err.errors()[0]
+        name = "BOOKING_" + str(first["loc"][0]).upper() if first["loc"] else "BOOKING_*"
+        raise SettingsError(
+            f"{name}={first.get('input')!r} is invalid: {first['msg']}"
+        ) from None
