@@ -1,0 +1,109 @@
+"""Wiring, in one place: settings -> adapters -> use-case ports -> the Starlette app.
+
+Nothing connects at import time; :class:`Gateway` opens connections in ``start`` and
+closes them in ``stop`` (the app's lifespan).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import redis.asyncio as aioredis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.routing import Route, WebSocketRoute
+
+from booking_gateway.domain.outcome import Deps
+from booking_gateway.domain.rules import Limits
+from booking_gateway.infra.auth import KeyAuthenticator
+from booking_gateway.infra.clock import SystemClock
+from booking_gateway.infra.postgres.engine import create_engine
+from booking_gateway.infra.postgres.store import PostgresBookingStore
+from booking_gateway.infra.postgres.tenants import PostgresTenantDirectory
+from booking_gateway.infra.redis.events import RedisEventPublisher
+from booking_gateway.infra.redis.range_lock import RedisRangeLock
+from booking_gateway.infra.settings import Settings, SettingsError, load_settings
+from booking_gateway.schema.build import build_schema
+from booking_gateway.web.health import healthz, readyz
+from booking_gateway.web.view import GatewayGraphQL
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Gateway:
+    """The adapters of one process, opened and closed together."""
+
+    settings: Settings
+    engine: AsyncEngine = field(init=False)
+    redis: aioredis.Redis = field(init=False)
+    lock: RedisRangeLock = field(init=False)
+    deps: Deps = field(init=False)
+    authenticator: KeyAuthenticator = field(init=False)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        if s.database_url is None or s.redis_url is None:
+            raise SettingsError("BOOKING_DATABASE_URL and BOOKING_REDIS_URL must both be set "
+                                "(or neither, for the zero-config mode of `booking-gateway serve`)")
+        self.engine = create_engine(s.database_url, pool_size=s.db_pool_size,
+                                    max_overflow=s.db_pool_overflow)
+        self.redis = aioredis.from_url(s.redis_url, socket_connect_timeout=1.0, socket_timeout=2.0,
+                                       health_check_interval=10)
+        self.lock = RedisRangeLock(self.redis, prefix=s.redis_prefix, wait_ms=s.lock_wait_ms,
+                                   ttl_ms=s.lock_ttl_ms)
+        limits = Limits(max_booking=timedelta(days=s.max_booking_days),
+                        max_availability_window=timedelta(days=s.max_availability_days))
+        self.deps = Deps(store=PostgresBookingStore(self.engine), lock=self.lock,
+                         events=RedisEventPublisher(self.redis, prefix=s.redis_prefix),
+                         clock=SystemClock(), limits=limits)
+        self.authenticator = KeyAuthenticator(PostgresTenantDirectory(self.engine),
+                                              ttl_seconds=s.key_cache_ttl_ms / 1000)
+
+    async def check_database(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def check_redis(self) -> bool:
+        return await self.lock.ping()
+
+    async def stop(self) -> None:
+        await self.redis.aclose()
+        await self.engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """The ASGI app (``uvicorn --factory booking_gateway.app:create_app``)."""
+    settings = settings or load_settings()
+    gateway = Gateway(settings)
+    view = GatewayGraphQL(
+        build_schema(),
+        graphql_ide=None if settings.production else "graphiql",
+        allow_queries_via_get=False,
+        deps=gateway.deps,
+        authenticator=gateway.authenticator,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await gateway.stop()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", view, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", view),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz(gateway.check_database, gateway.check_redis)),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.gateway = gateway
+    return app

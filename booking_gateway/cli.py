@@ -1,0 +1,171 @@
+"""``booking-gateway serve | migrate | tenant create | export-schema | reconcile``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from booking_gateway.infra.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from booking_gateway.domain.tenancy import Tenant
+    from booking_gateway.infra.postgres.reconcile import Overlap
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="A GraphQL gateway that books time windows and never double-books.")
+tenant_app = typer.Typer(no_args_is_help=True, help="Manage tenants.")
+app.add_typer(tenant_app, name="tenant")
+
+log = logging.getLogger("booking_gateway")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@contextmanager
+def _urls(settings: Settings) -> Iterator[Settings]:
+    """Settings with both URLs: as given, or those of the embedded servers (zero-config)."""
+    if not settings.embedded:
+        if settings.database_url is None or settings.redis_url is None:
+            typer.echo("error: set both BOOKING_DATABASE_URL and BOOKING_REDIS_URL, or neither "
+                       "(zero-config mode with embedded servers)", err=True)
+            raise typer.Exit(2)
+        yield settings
+        return
+    from booking_gateway.infra.embedded_mode import embedded_urls
+
+    with embedded_urls(settings) as resolved:
+        yield resolved
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (BOOKING_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (BOOKING_PORT).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve GraphQL on /graphql. With no URLs set, runs embedded PostgreSQL and Valkey."""
+    import uvicorn
+
+    from booking_gateway.infra.postgres.migrate import migrate
+
+    settings = _settings()
+    _configure_logging(settings)
+    with _urls(settings) as resolved:
+        assert resolved.database_url is not None and resolved.redis_url is not None
+        if settings.embedded:
+            migrate(resolved.database_url)
+            key = asyncio.run(_development_key(resolved))
+            typer.echo(f"GraphiQL: http://{host or settings.host}:{port or settings.port}/graphql")
+            typer.echo(f"API key: {key}")
+        os.environ["BOOKING_DATABASE_URL"] = resolved.database_url
+        os.environ["BOOKING_REDIS_URL"] = resolved.redis_url
+        uvicorn.run("booking_gateway.app:create_app", factory=True, host=host or settings.host,
+                    port=port or settings.port, workers=workers, log_level=settings.log_level.lower(),
+                    timeout_graceful_shutdown=10, proxy_headers=False)
+
+
+@app.command("migrate")
+def migrate_command() -> None:
+    """Create or upgrade the database schema (idempotent)."""
+    from booking_gateway.infra.postgres.migrate import migrate
+
+    settings = _settings()
+    _configure_logging(settings)
+    with _urls(settings) as resolved:
+        assert resolved.database_url is not None
+        migrate(resolved.database_url)
+    typer.echo("database schema is up to date")
+
+
+@tenant_app.command("create")
+def tenant_create(name: Annotated[str, typer.Argument(help="Unique tenant name.")]) -> None:
+    """Create a tenant and its first API key; the key is printed once, as the last word."""
+    settings = _settings()
+    with _urls(settings) as resolved:
+        tenant, key = asyncio.run(_create_tenant(resolved, name))
+    typer.echo(f"tenant {tenant.name} created with id {tenant.id}")
+    typer.echo("Store this key now; it is not shown again.")
+    typer.echo(f"API key: {key}")
+
+
+@app.command("export-schema")
+def export_schema(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write; stdout if omitted.")]
+    = None,
+) -> None:
+    """Print the GraphQL SDL of the gateway (the public contract)."""
+    from booking_gateway.schema.build import export_sdl
+
+    sdl = export_sdl()
+    if output is None:
+        typer.echo(sdl, nl=False)
+    else:
+        output.write_text(sdl)
+        typer.echo(f"wrote {output}", err=True)
+
+
+@app.command()
+def reconcile() -> None:
+    """Find overlapping confirmed bookings; exit 1 if there are any, 0 if none."""
+    settings = _settings()
+    with _urls(settings) as resolved:
+        overlaps = asyncio.run(_find_overlaps(resolved))
+    for o in overlaps:
+        typer.echo(f"OVERLAP tenant={o.tenant_id} resource={o.resource_id} "
+                   f"booking={o.first_id} [{o.first_start.isoformat()}, {o.first_end.isoformat()}) "
+                   f"booking={o.second_id} [{o.second_start.isoformat()}, {o.second_end.isoformat()})")
+    typer.echo(f"overlapping confirmed booking pairs: {len(overlaps)}")
+    raise typer.Exit(1 if overlaps else 0)
+
+
+async def _create_tenant(settings: Settings, name: str) -> tuple[Tenant, str]:
+    from booking_gateway.infra.postgres.engine import create_engine
+    from booking_gateway.infra.tenancy_admin import create_tenant
+
+    assert settings.database_url is not None
+    engine = create_engine(settings.database_url, pool_size=1, max_overflow=0)
+    try:
+        return await create_tenant(engine, name)
+    finally:
+        await engine.dispose()
+
+
+async def _find_overlaps(settings: Settings) -> list[Overlap]:
+    from booking_gateway.infra.postgres.engine import create_engine
+    from booking_gateway.infra.postgres.reconcile import find_overlaps
+
+    assert settings.database_url is not None
+    engine = create_engine(settings.database_url, pool_size=1, max_overflow=0)
+    try:
+        return list(await find_overlaps(engine))
+    finally:
+        await engine.dispose()
+
+
+async def _development_key(settings: Settings) -> str:
+    from booking_gateway.infra.tenancy_admin import development_key
+
+    return await development_key(settings)
+
+
+def main() -> None:
+    app()

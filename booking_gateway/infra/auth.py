@@ -1,0 +1,48 @@
+"""API-key authentication with a short-lived cache.
+
+Every request presents a key; hashing it and asking PostgreSQL each time would cost a
+round trip per request. Answers (including "no such key") are cached for
+``ttl_seconds``, so a revoked key stops working within that time on every process.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from uuid import UUID
+
+from booking_gateway.domain.tenancy import TenantDirectory, hash_secret
+
+#: Bound on cached keys, so a flood of random bearer tokens cannot grow memory without limit.
+MAX_CACHED_KEYS = 10_000
+
+
+class KeyAuthenticator:
+    def __init__(self, directory: TenantDirectory, ttl_seconds: float,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._directory = directory
+        self._ttl = ttl_seconds
+        self._monotonic = monotonic
+        self._cache: dict[bytes, tuple[float, UUID | None]] = {}
+
+    async def tenant_for(self, secret: str) -> UUID | None:
+        """The tenant of an unrevoked key, or None."""
+        key_hash = hash_secret(secret)
+        now = self._monotonic()
+        cached = self._cache.get(key_hash)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        tenant_id = await self._directory.tenant_for_key(key_hash)
+        if self._ttl > 0:
+            if len(self._cache) >= MAX_CACHED_KEYS:
+                self._evict(now)
+            self._cache[key_hash] = (now + self._ttl, tenant_id)
+        return tenant_id
+
+    def forget(self) -> None:
+        self._cache.clear()
+
+    def _evict(self, now: float) -> None:
+        self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
+        if len(self._cache) >= MAX_CACHED_KEYS:
+            self._cache.clear()

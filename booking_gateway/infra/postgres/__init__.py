@@ -1,0 +1,1 @@
+"""PostgreSQL, the durable truth: tables, migrations and the adapters of the store ports."""

@@ -1,0 +1,76 @@
+"""The two statements of the booking path. Each is one round trip in autocommit.
+
+Both start from the same overlap query, served by the exclusion constraint's GiST index.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from booking_gateway.infra.postgres.rows import OUTCOME_COLUMNS
+
+# :tenant :mutation :cmid :hash :resource :start :end
+PRECHECK = text(f"""
+WITH prior AS (
+    SELECT {OUTCOME_COLUMNS} FROM idempotency_records
+    WHERE tenant_id = :tenant AND mutation = :mutation AND client_mutation_id = :cmid
+), res AS (
+    SELECT 1 FROM resources WHERE id = :resource AND tenant_id = :tenant
+), clashes AS (
+    SELECT during FROM bookings
+    WHERE resource_id = :resource AND status = 'confirmed'
+      AND during && tstzrange(:start, :end, '[)')
+      AND NOT EXISTS (SELECT 1 FROM prior) AND EXISTS (SELECT 1 FROM res)
+), recorded AS (
+    INSERT INTO idempotency_records (tenant_id, mutation, client_mutation_id, request_hash, kind, conflicts)
+    SELECT :tenant, :mutation, :cmid, :hash, 'slot_unavailable',
+           (SELECT array_agg(during ORDER BY during) FROM clashes)
+    WHERE EXISTS (SELECT 1 FROM clashes)
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+)
+SELECT p.*, EXISTS (SELECT 1 FROM res) AS resource_found,
+       ARRAY(SELECT lower(during) FROM clashes ORDER BY during) AS overlap_starts,
+       ARRAY(SELECT upper(during) FROM clashes ORDER BY during) AS overlap_ends,
+       EXISTS (SELECT 1 FROM recorded) AS rejection_recorded
+FROM (SELECT 1) AS one LEFT JOIN prior p ON true
+""")
+
+# :tenant :mutation :cmid :hash :resource :start :end :id :reference :note
+# The resource row is locked (version bump) before the insert, so overlapping inserts queue
+# on it instead of deadlocking inside the exclusion index.
+COMMIT = text("""
+WITH clashes AS (
+    SELECT during FROM bookings
+    WHERE resource_id = :resource AND status = 'confirmed'
+      AND during && tstzrange(:start, :end, '[)')
+), claim AS (
+    INSERT INTO idempotency_records
+        (tenant_id, mutation, client_mutation_id, request_hash, kind, object_id, conflicts)
+    SELECT :tenant, :mutation, :cmid, :hash,
+           CASE WHEN o.conflicts IS NULL THEN 'succeeded' ELSE 'slot_unavailable' END,
+           CASE WHEN o.conflicts IS NULL THEN CAST(:id AS uuid) END,
+           o.conflicts
+    FROM (SELECT array_agg(during ORDER BY during) AS conflicts FROM clashes) AS o
+    WHERE EXISTS (SELECT 1 FROM resources WHERE id = :resource AND tenant_id = :tenant)
+    ON CONFLICT DO NOTHING
+    RETURNING kind
+), bump AS (
+    UPDATE resources SET availability_version = availability_version + 1
+    WHERE id = :resource AND tenant_id = :tenant
+      AND EXISTS (SELECT 1 FROM claim WHERE kind = 'succeeded')
+    RETURNING availability_version
+), inserted AS (
+    INSERT INTO bookings (id, tenant_id, resource_id, during, status, version, reference, note,
+                          created_at, updated_at)
+    SELECT :id, :tenant, :resource, tstzrange(:start, :end, '[)'), 'confirmed', 1, :reference, :note,
+           now(), now()
+    FROM bump
+    RETURNING created_at
+)
+SELECT (SELECT kind FROM claim) AS claimed,
+       (SELECT availability_version FROM bump) AS version,
+       (SELECT created_at FROM inserted) AS created_at,
+       ARRAY(SELECT lower(during) FROM clashes ORDER BY during) AS overlap_starts,
+       ARRAY(SELECT upper(during) FROM clashes ORDER BY during) AS overlap_ends
+""")

@@ -1,0 +1,88 @@
+"""The store's other statements, each a single round trip."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from booking_gateway.infra.postgres.rows import BOOKING_COLUMNS, OUTCOME_COLUMNS
+
+FIND_OUTCOME = text(f"""
+SELECT {OUTCOME_COLUMNS} FROM idempotency_records
+WHERE tenant_id = :tenant AND mutation = :mutation AND client_mutation_id = :cmid
+""")
+
+RECORD_OUTCOME = text("""
+WITH stored AS (
+    INSERT INTO idempotency_records
+        (tenant_id, mutation, client_mutation_id, request_hash, kind, object_id, conflicts)
+    VALUES (:tenant, :mutation, :cmid, :hash, :kind, :object_id,
+            ARRAY(SELECT tstzrange(s, e, '[)') FROM unnest(CAST(:starts AS timestamptz[]),
+                                                           CAST(:ends AS timestamptz[])) AS u(s, e)))
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+)
+SELECT EXISTS (SELECT 1 FROM stored) AS stored
+""")
+
+OVERLAPPING = text("""
+SELECT array_agg(lower(during) ORDER BY during) AS starts,
+       array_agg(upper(during) ORDER BY during) AS ends
+FROM bookings
+WHERE resource_id = :resource AND status = 'confirmed' AND during && tstzrange(:start, :end, '[)')
+  AND id IS DISTINCT FROM CAST(:excluding AS uuid)
+""")
+
+CREATE_RESOURCE = text("""
+WITH claim AS (
+    INSERT INTO idempotency_records (tenant_id, mutation, client_mutation_id, request_hash, kind, object_id)
+    VALUES (:tenant, :mutation, :cmid, :hash, 'succeeded', :id)
+    ON CONFLICT DO NOTHING
+    RETURNING object_id
+)
+INSERT INTO resources (id, tenant_id, name, time_zone)
+SELECT object_id, :tenant, :name, :time_zone FROM claim
+RETURNING id, tenant_id, name, time_zone, created_at
+""")
+
+GET_RESOURCE = text("""
+SELECT id, tenant_id, name, time_zone, created_at FROM resources WHERE id = :id AND tenant_id = :tenant
+""")
+
+GET_RESOURCES = text("""
+SELECT id, tenant_id, name, time_zone, created_at FROM resources
+WHERE tenant_id = :tenant AND id = ANY(CAST(:ids AS uuid[]))
+""")
+
+LIST_RESOURCES = text("""
+SELECT id, tenant_id, name, time_zone, created_at FROM resources
+WHERE tenant_id = :tenant AND (CAST(:after AS uuid) IS NULL OR id > :after)
+ORDER BY id LIMIT :limit
+""")
+
+GET_BOOKING = text(f"""
+SELECT {BOOKING_COLUMNS} FROM bookings WHERE id = :id AND tenant_id = :tenant
+""")
+
+LIST_BOOKINGS = text(f"""
+SELECT {BOOKING_COLUMNS} FROM bookings
+WHERE resource_id = :resource AND tenant_id = :tenant
+  AND (CAST(:start AS timestamptz) IS NULL OR during && tstzrange(:start, :end, '[)'))
+  AND (CAST(:status AS text) IS NULL OR status = :status)
+  AND (CAST(:after_start AS timestamptz) IS NULL
+       OR (lower(during), id) > (CAST(:after_start AS timestamptz), CAST(:after_id AS uuid)))
+ORDER BY lower(during), id
+LIMIT :limit
+""")
+
+# One statement, one snapshot: busy windows and the version are read atomically.
+AVAILABILITY = text("""
+SELECT r.id, r.availability_version AS version, b.starts, b.ends
+FROM resources r
+LEFT JOIN LATERAL (
+    SELECT array_agg(lower(during) ORDER BY during) AS starts,
+           array_agg(upper(during) ORDER BY during) AS ends
+    FROM bookings
+    WHERE resource_id = r.id AND status = 'confirmed' AND during && tstzrange(:start, :end, '[)')
+) AS b ON true
+WHERE r.tenant_id = :tenant AND r.id = ANY(CAST(:ids AS uuid[]))
+""")

@@ -1,0 +1,59 @@
+"""Rows to domain objects, and the error codes PostgreSQL reports."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+
+from booking_gateway.domain.idempotency import OutcomeKind, StoredOutcome
+from booking_gateway.domain.model import Booking, BookingStatus, Resource
+from booking_gateway.domain.time_window import TimeWindow
+
+EXCLUSION_VIOLATION = "23P01"
+UNIQUE_VIOLATION = "23505"
+DEADLOCK_DETECTED = "40P01"
+SERIALIZATION_FAILURE = "40001"
+
+BOOKING_COLUMNS = ("id, tenant_id, resource_id, lower(during) AS start, upper(during) AS end_, "
+                   "status, version, reference, note, created_at, updated_at")
+
+
+def sqlstate(error: BaseException) -> str | None:
+    """The SQLSTATE of a database error, whatever layer wrapped it."""
+    orig = error.orig if isinstance(error, DBAPIError) else error
+    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+
+
+def booking_from(row: Any) -> Booking:
+    return Booking(
+        id=row.id, tenant_id=row.tenant_id, resource_id=row.resource_id,
+        window=TimeWindow(row.start, row.end_), status=BookingStatus(row.status),
+        version=row.version, reference=row.reference, note=row.note,
+        created_at=row.created_at, updated_at=row.updated_at,
+    )
+
+
+def resource_from(row: Any) -> Resource:
+    return Resource(id=row.id, tenant_id=row.tenant_id, name=row.name,
+                    time_zone=row.time_zone, created_at=row.created_at)
+
+
+def windows_from(starts: Sequence[datetime] | None, ends: Sequence[datetime] | None) -> list[TimeWindow]:
+    return [TimeWindow(s, e) for s, e in zip(starts or (), ends or (), strict=True)]
+
+
+def outcome_from(row: Any) -> StoredOutcome:
+    return StoredOutcome(
+        request_hash=bytes(row.request_hash), kind=OutcomeKind(row.kind), object_id=row.object_id,
+        conflicts=tuple(windows_from(row.conflict_starts, row.conflict_ends)),
+    )
+
+
+OUTCOME_COLUMNS = (
+    "request_hash, kind, object_id, "
+    "ARRAY(SELECT lower(c) FROM unnest(conflicts) WITH ORDINALITY u(c, i) ORDER BY i) AS conflict_starts, "
+    "ARRAY(SELECT upper(c) FROM unnest(conflicts) WITH ORDINALITY u(c, i) ORDER BY i) AS conflict_ends"
+)

@@ -1,0 +1,192 @@
+"""``BookingStore`` on PostgreSQL: the booking path in two statements, reads in one each."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from booking_gateway.domain.idempotency import IdempotencyKey, OutcomeKind, StoredOutcome
+from booking_gateway.domain.model import Booking, BookingStatus, Resource
+from booking_gateway.domain.ports import (
+    Booked,
+    BookingFilter,
+    BookingPage,
+    NewBooking,
+    Precheck,
+    Rejected,
+    Replayed,
+    ResourcePage,
+    StoreContention,
+    UnitOfWork,
+)
+from booking_gateway.domain.time_window import TimeWindow
+from booking_gateway.infra.postgres import booking_sql, queries
+from booking_gateway.infra.postgres.rows import (
+    DEADLOCK_DETECTED,
+    EXCLUSION_VIOLATION,
+    SERIALIZATION_FAILURE,
+    booking_from,
+    outcome_from,
+    resource_from,
+    sqlstate,
+    windows_from,
+)
+from booking_gateway.infra.postgres.unit_of_work import PostgresUnitOfWork
+
+log = logging.getLogger(__name__)
+
+#: How often commit_booking re-runs after the database refused without a visible overlap.
+COMMIT_ATTEMPTS = 3
+_TRANSIENT = {EXCLUSION_VIOLATION, DEADLOCK_DETECTED, SERIALIZATION_FAILURE}
+
+
+class PostgresBookingStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    @asynccontextmanager
+    async def _connect(self) -> AsyncIterator[AsyncConnection]:
+        async with self._autocommit.connect() as conn:
+            yield conn
+
+    async def _one(self, statement: Any, **params: Any) -> Any:
+        async with self._connect() as conn:
+            return (await conn.execute(statement, params)).one_or_none()
+
+    async def _all(self, statement: Any, **params: Any) -> Sequence[Any]:
+        async with self._connect() as conn:
+            return (await conn.execute(statement, params)).all()
+
+    # --- the booking path ---------------------------------------------------------------------
+
+    async def precheck_booking(self, key: IdempotencyKey, request_hash: bytes,
+                               resource_id: UUID, window: TimeWindow) -> Precheck:
+        row = await self._one(booking_sql.PRECHECK, **_key(key), hash=request_hash,
+                              resource=resource_id, start=window.start, end=window.end)
+        return Precheck(
+            prior=outcome_from(row) if row.kind is not None else None,
+            resource_found=row.resource_found,
+            conflicts=tuple(windows_from(row.overlap_starts, row.overlap_ends)),
+            rejection_recorded=row.rejection_recorded,
+        )
+
+    async def commit_booking(self, key: IdempotencyKey, request_hash: bytes,
+                             booking: NewBooking) -> Booked | Rejected | Replayed:
+        params = {**_key(key), "hash": request_hash, "resource": booking.resource_id,
+                  "start": booking.window.start, "end": booking.window.end, "id": booking.id,
+                  "reference": booking.reference, "note": booking.note}
+        for attempt in range(1, COMMIT_ATTEMPTS + 1):
+            try:
+                row = await self._one(booking_sql.COMMIT, **params)
+            except DBAPIError as err:
+                if sqlstate(err) not in _TRANSIENT:
+                    raise
+                # Another writer won an overlapping window between our read and our insert
+                # (no range lock held: Redis down, or a lock that expired). Show what won.
+                log.info("booking commit refused (%s, attempt %d): %s on resource %s",
+                         sqlstate(err), attempt, booking.window, booking.resource_id)
+                if conflicts := await self.overlapping(booking.resource_id, booking.window):
+                    rejection = StoredOutcome(request_hash, OutcomeKind.SLOT_UNAVAILABLE,
+                                              conflicts=conflicts)
+                    existing = await self.record_outcome(key, rejection)
+                    return Replayed(existing) if existing else Rejected(conflicts)
+                continue
+            if row.claimed is None:
+                prior = await self.find_outcome(key)
+                if prior is None:  # the resource vanished: resources are never deleted
+                    raise RuntimeError(f"resource {booking.resource_id} not found at commit")
+                return Replayed(prior)
+            if row.claimed == OutcomeKind.SLOT_UNAVAILABLE:
+                return Rejected(tuple(windows_from(row.overlap_starts, row.overlap_ends)))
+            return Booked(_new_booking(booking, row.created_at), row.version)
+        raise StoreContention(f"booking on resource {booking.resource_id} refused "
+                              f"{COMMIT_ATTEMPTS} times without a visible overlap")
+
+    async def find_outcome(self, key: IdempotencyKey) -> StoredOutcome | None:
+        row = await self._one(queries.FIND_OUTCOME, **_key(key))
+        return outcome_from(row) if row else None
+
+    async def record_outcome(self, key: IdempotencyKey,
+                             outcome: StoredOutcome) -> StoredOutcome | None:
+        row = await self._one(queries.RECORD_OUTCOME, **_key(key), **_outcome(outcome))
+        return None if row.stored else await self.find_outcome(key)
+
+    async def overlapping(self, resource_id: UUID, window: TimeWindow,
+                          excluding: UUID | None = None) -> tuple[TimeWindow, ...]:
+        row = await self._one(queries.OVERLAPPING, resource=resource_id, start=window.start,
+                              end=window.end, excluding=excluding)
+        return tuple(windows_from(row.starts, row.ends))
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
+        async with self._engine.connect() as conn, PostgresUnitOfWork(conn) as uow:
+            yield uow
+
+    # --- resources ----------------------------------------------------------------------------
+
+    async def create_resource(self, key: IdempotencyKey, request_hash: bytes,
+                              resource: Resource) -> Resource | Replayed:
+        row = await self._one(queries.CREATE_RESOURCE, **_key(key), hash=request_hash,
+                              id=resource.id, name=resource.name, time_zone=resource.time_zone)
+        if row is None:
+            prior = await self.find_outcome(key)
+            assert prior is not None, "the key conflicted, so an outcome exists"
+            return Replayed(prior)
+        return resource_from(row)
+
+    async def get_resource(self, tenant_id: UUID, resource_id: UUID) -> Resource | None:
+        row = await self._one(queries.GET_RESOURCE, tenant=tenant_id, id=resource_id)
+        return resource_from(row) if row else None
+
+    async def get_resources(self, tenant_id: UUID, ids: Sequence[UUID]) -> list[Resource]:
+        rows = await self._all(queries.GET_RESOURCES, tenant=tenant_id, ids=list(ids))
+        return [resource_from(r) for r in rows]
+
+    async def list_resources(self, tenant_id: UUID, after: UUID | None, limit: int) -> ResourcePage:
+        rows = await self._all(queries.LIST_RESOURCES, tenant=tenant_id, after=after, limit=limit + 1)
+        return ResourcePage([resource_from(r) for r in rows[:limit]], len(rows) > limit)
+
+    # --- bookings -----------------------------------------------------------------------------
+
+    async def get_booking(self, tenant_id: UUID, booking_id: UUID) -> Booking | None:
+        row = await self._one(queries.GET_BOOKING, tenant=tenant_id, id=booking_id)
+        return booking_from(row) if row else None
+
+    async def list_bookings(self, query: BookingFilter) -> BookingPage:
+        after_start, after_id = query.after or (None, None)
+        rows = await self._all(
+            queries.LIST_BOOKINGS, tenant=query.tenant_id, resource=query.resource_id,
+            start=query.window.start if query.window else None,
+            end=query.window.end if query.window else None,
+            status=query.status.value if query.status else None,
+            after_start=after_start, after_id=after_id, limit=query.limit + 1)
+        return BookingPage([booking_from(r) for r in rows[: query.limit]], len(rows) > query.limit)
+
+    async def read_availability(
+        self, tenant_id: UUID, resource_ids: Sequence[UUID], window: TimeWindow
+    ) -> dict[UUID, tuple[list[TimeWindow], int]]:
+        rows = await self._all(queries.AVAILABILITY, tenant=tenant_id, ids=list(resource_ids),
+                               start=window.start, end=window.end)
+        return {r.id: (windows_from(r.starts, r.ends), r.version) for r in rows}
+
+
+def _key(key: IdempotencyKey) -> dict[str, object]:
+    return {"tenant": key.tenant_id, "mutation": key.mutation.value, "cmid": key.client_mutation_id}
+
+
+def _outcome(outcome: StoredOutcome) -> dict[str, object]:
+    return {"hash": outcome.request_hash, "kind": outcome.kind.value, "object_id": outcome.object_id,
+            "starts": [w.start for w in outcome.conflicts], "ends": [w.end for w in outcome.conflicts]}
+
+
+def _new_booking(booking: NewBooking, created_at: Any) -> Booking:
+    return Booking(booking.id, booking.tenant_id, booking.resource_id, booking.window,
+                   BookingStatus.CONFIRMED, 1, booking.reference, booking.note, created_at, created_at)
+

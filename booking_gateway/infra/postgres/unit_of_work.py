@@ -1,0 +1,97 @@
+"""The unit of work for cancel and reschedule: one transaction that rolls back unless committed."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncTransaction
+
+from booking_gateway.domain.idempotency import IdempotencyKey, StoredOutcome
+from booking_gateway.domain.model import Booking
+from booking_gateway.domain.ports import OverlapViolation
+from booking_gateway.domain.time_window import TimeWindow
+from booking_gateway.infra.postgres import queries
+from booking_gateway.infra.postgres.rows import (
+    BOOKING_COLUMNS,
+    EXCLUSION_VIOLATION,
+    booking_from,
+    outcome_from,
+    sqlstate,
+    windows_from,
+)
+
+_FOR_UPDATE = text(
+    f"SELECT {BOOKING_COLUMNS} FROM bookings WHERE id = :id AND tenant_id = :tenant FOR UPDATE")
+_UPDATE = text("""
+UPDATE bookings SET during = tstzrange(:start, :end, '[)'), status = :status, version = :version,
+                    updated_at = :updated_at
+WHERE id = :id
+""")
+_BUMP = text("""
+UPDATE resources SET availability_version = availability_version + 1 WHERE id = :id
+RETURNING availability_version
+""")
+
+
+class PostgresUnitOfWork:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+        self._tx: AsyncTransaction | None = None
+        self._committed = False
+
+    async def __aenter__(self) -> PostgresUnitOfWork:
+        self._tx = await self._conn.begin()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        if self._tx is not None and self._tx.is_active and not self._committed:
+            await self._tx.rollback()
+
+    async def commit(self) -> None:
+        assert self._tx is not None, "commit() outside 'async with'"
+        await self._tx.commit()
+        self._committed = True
+
+    async def booking_for_update(self, tenant_id: UUID, booking_id: UUID) -> Booking | None:
+        row = (await self._conn.execute(_FOR_UPDATE, {"id": booking_id, "tenant": tenant_id})).one_or_none()
+        return booking_from(row) if row else None
+
+    async def find_outcome(self, key: IdempotencyKey) -> StoredOutcome | None:
+        row = (await self._conn.execute(queries.FIND_OUTCOME, _key(key))).one_or_none()
+        return outcome_from(row) if row else None
+
+    async def overlapping(self, resource_id: UUID, window: TimeWindow,
+                          excluding: UUID) -> tuple[TimeWindow, ...]:
+        row = (await self._conn.execute(queries.OVERLAPPING, {
+            "resource": resource_id, "start": window.start, "end": window.end,
+            "excluding": excluding})).one()
+        return tuple(windows_from(row.starts, row.ends))
+
+    async def update_booking(self, booking: Booking) -> None:
+        try:
+            await self._conn.execute(_UPDATE, {
+                "id": booking.id, "start": booking.window.start, "end": booking.window.end,
+                "status": booking.status.value, "version": booking.version,
+                "updated_at": booking.updated_at})
+        except DBAPIError as err:
+            if sqlstate(err) == EXCLUSION_VIOLATION:
+                raise OverlapViolation(f"booking {booking.id} overlaps a confirmed booking") from err
+            raise
+
+    async def bump_availability_version(self, resource_id: UUID) -> int:
+        return int((await self._conn.execute(_BUMP, {"id": resource_id})).scalar_one())
+
+    async def store_outcome(self, key: IdempotencyKey, outcome: StoredOutcome) -> bool:
+        row = (await self._conn.execute(queries.RECORD_OUTCOME, {
+            **_key(key), "hash": outcome.request_hash, "kind": outcome.kind.value,
+            "object_id": outcome.object_id, "starts": [w.start for w in outcome.conflicts],
+            "ends": [w.end for w in outcome.conflicts]})).one()
+        return bool(row.stored)
+
+
+def _key(key: IdempotencyKey) -> dict[str, object]:
+    return {"tenant": key.tenant_id, "mutation": key.mutation.value, "cmid": key.client_mutation_id}

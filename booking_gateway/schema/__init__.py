@@ -1,0 +1,1 @@
+"""The GraphQL schema: Strawberry types, inputs, errors and the root types of the contract."""

@@ -1,0 +1,37 @@
+"""Assembling the Strawberry schema, and exporting its SDL (the file ``schema.graphql``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import strawberry
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.config import StrawberryConfig
+
+from booking_gateway.schema.errors import ERROR_TYPES
+from booking_gateway.schema.mutation import Mutation
+from booking_gateway.schema.query import Query
+from booking_gateway.schema.scalars import DATETIME
+from booking_gateway.schema.types import Booking, Resource
+
+HEADER = """\
+# The public contract of booking-gateway, exported from the code by `booking-gateway export-schema`.
+# Do not edit by hand: tests fail when this file and the code drift apart.
+"""
+
+
+def build_schema(extensions: Sequence[type[SchemaExtension]] = (),
+                 subscription: type | None = None) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=subscription,
+        types=[Resource, Booking, *ERROR_TYPES],
+        extensions=list(extensions),
+        config=StrawberryConfig(scalar_map={datetime: DATETIME}),
+    )
+
+
+def export_sdl(schema: strawberry.Schema | None = None) -> str:
+    return HEADER + "\n" + (schema or build_schema()).as_str() + "\n"

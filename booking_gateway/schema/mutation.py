@@ -1,0 +1,43 @@
+"""The root Mutation type: every mutation is idempotent on its clientMutationId."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from booking_gateway.resolvers import mutations
+from booking_gateway.resolvers.context import Context
+from booking_gateway.schema.inputs import (
+    BookSlotInput,
+    CancelBookingInput,
+    CreateResourceInput,
+    RescheduleBookingInput,
+)
+from booking_gateway.schema.payloads import (
+    BookSlotPayload,
+    CancelBookingPayload,
+    CreateResourcePayload,
+    RescheduleBookingPayload,
+)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    async def create_resource(self, info: Info[Context, None],
+                              input: CreateResourceInput) -> CreateResourcePayload:
+        return await mutations.create_resource(info.context, input)
+
+    @strawberry.mutation
+    async def book_slot(self, info: Info[Context, None], input: BookSlotInput) -> BookSlotPayload:
+        return await mutations.book_slot(info.context, input)
+
+    @strawberry.mutation
+    async def cancel_booking(self, info: Info[Context, None],
+                             input: CancelBookingInput) -> CancelBookingPayload:
+        return await mutations.cancel_booking(info.context, input)
+
+    @strawberry.mutation
+    async def reschedule_booking(self, info: Info[Context, None],
+                                 input: RescheduleBookingInput) -> RescheduleBookingPayload:
+        return await mutations.reschedule_booking(info.context, input)

@@ -1,0 +1,50 @@
+"""The ``DateTime`` scalar: RFC 3339 in, UTC with ``Z`` out.
+
+A value without an offset parses to a naive datetime on purpose: the domain refuses it
+with VALIDATION_FAILED naming the input field, which tells a client more than a
+GraphQL coercion error would. Anything that is not RFC 3339 at all is a malformed
+request and fails coercion.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import strawberry
+from strawberry.types.scalar import ScalarDefinition
+
+from booking_gateway.domain.time_window import format_instant
+
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})?$"
+)
+
+
+def parse_datetime(value: object) -> datetime:
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError(
+            f"DateTime must be RFC 3339 with an offset, e.g. 2026-12-01T09:00:00Z; got {value!r}"
+        )
+    text = value.upper().replace(" ", "T")
+    if "." in text:  # Python keeps microseconds: drop finer digits rather than refuse them
+        head, _, tail = text.partition(".")
+        digits = re.match(r"\d+", tail)
+        assert digits is not None
+        text = f"{head}.{digits.group()[:6].ljust(6, '0')}{tail[digits.end():]}"
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as err:
+        raise ValueError(f"DateTime {value!r} is not a valid date and time: {err}") from None
+
+
+def serialize_datetime(value: datetime) -> str:
+    return format_instant(value)
+
+
+DATETIME: ScalarDefinition = strawberry.scalar(
+    name="DateTime",
+    description="RFC 3339 date-time with an explicit offset; returned in UTC with a Z suffix.",
+    serialize=serialize_datetime,
+    parse_value=parse_datetime,
+)

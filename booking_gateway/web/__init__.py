@@ -1,0 +1,1 @@
+"""The HTTP and WebSocket edge: authentication, the GraphQL view, health endpoints."""

@@ -1,0 +1,78 @@
+"""The GraphQL endpoint: authenticates the API key and builds the per-request context."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from cross_web import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from booking_gateway.domain.outcome import Deps
+from booking_gateway.infra.auth import KeyAuthenticator
+from booking_gateway.resolvers.context import Context
+
+
+def bearer_token(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+class GatewayGraphQL(GraphQL[Context, None]):
+    """Strawberry's ASGI view, plus authentication by ``Authorization: Bearer <api key>``."""
+
+    def __init__(self, *args: Any, deps: Deps, authenticator: KeyAuthenticator, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.deps = deps
+        self.authenticator = authenticator
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        response: Response
+        if self.graphql_ide and _wants_ide(request):
+            response = HTMLResponse(self.graphql_ide_html)  # the IDE itself needs no key
+        else:
+            try:
+                response = await self.run(request)
+            except HTTPException as err:
+                response = error_response(err.status_code, err.reason)
+        await response(scope, receive, send)
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        request_id = request.headers.get("x-request-id") or secrets.token_hex(8)
+        if isinstance(request, WebSocket):
+            raise NotImplementedError("subscriptions are not served yet")
+        token = bearer_token(request.headers.get("authorization"))
+        if token is None:
+            raise HTTPException(401, "missing API key: send the header 'Authorization: Bearer <api key>'")
+        tenant_id = await self.authenticator.tenant_for(token)
+        if tenant_id is None:
+            raise HTTPException(401, "invalid or revoked API key")
+        return Context(tenant_id=tenant_id, deps=self.deps, request_id=request_id, request=request)
+
+
+_CODES = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
+          413: "REQUEST_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE", 429: "RATE_LIMITED"}
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """A refusal before execution, in the GraphQL response shape clients already parse."""
+    body = {"errors": [{"message": message, "extensions": {"code": _CODES.get(status, "ERROR")}}]}
+    headers = dict(headers or {})
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="booking-gateway"')
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _wants_ide(request: Request) -> bool:
+    return (request.method == "GET" and "query" not in request.query_params
+            and "text/html" in request.headers.get("accept", ""))
