@@ -1,0 +1,109 @@
+"""The operator commands, run as operators run them."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from datetime import datetime
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tests.conftest import create_database, database_url_for, drop_database
+from tests.e2e.servers import ROOT, cli
+
+CONTRACT_CHECK = ROOT / "contract" / "tools" / "contract_check.py"
+SHARED = ROOT.parent / "shared"
+
+
+def test_exported_schema_file_matches_the_code() -> None:
+    from booking_gateway.schema.build import export_sdl
+
+    assert (ROOT / "schema.graphql").read_text() == export_sdl(), \
+        "schema.graphql drifted from the code: run `booking-gateway export-schema -o schema.graphql`"
+
+
+def test_export_schema_command_prints_the_sdl(gateway_env: dict[str, str]) -> None:
+    assert cli("export-schema", env={}).stdout == (ROOT / "schema.graphql").read_text()
+
+
+def test_schema_honours_the_public_contract() -> None:
+    result = subprocess.run([sys.executable, str(CONTRACT_CHECK), str(ROOT / "schema.graphql")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_vendored_contract_matches_the_shared_original() -> None:
+    """Where the shared originals sit beside the checkout (the team's machines), they must equal
+    the vendored copies; a clone elsewhere checks against the copies alone."""
+    for relative in ("api/schema.graphql", "tools/contract_check.py"):
+        original = SHARED / relative
+        if original.exists():
+            assert (ROOT / "contract" / relative).read_text() == original.read_text(), relative
+
+
+def test_tenant_create_prints_the_key_last(gateway_env: dict[str, str]) -> None:
+    out = cli("tenant", "create", "cli-tenant-a", env=gateway_env).stdout.strip().splitlines()
+    assert out[-1].startswith("API key: bgk_")
+    duplicate = cli("tenant", "create", "cli-tenant-a", env=gateway_env, check=False)
+    assert duplicate.returncode != 0
+    assert "already exists" in duplicate.stderr
+
+
+def test_bad_settings_are_one_line_errors(gateway_env: dict[str, str]) -> None:
+    result = cli("migrate", env={**gateway_env, "BOOKING_LOCK_WAIT_MS": "soon"}, check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: BOOKING_LOCK_WAIT_MS='soon' is invalid: Input should be a valid integer, "
+        "unable to parse string as an integer"]
+
+
+@pytest.fixture
+def scratch_database() -> Iterator[str]:
+    name = asyncio.run(create_database("bg_scratch"))
+    try:
+        yield database_url_for(name)
+    finally:
+        asyncio.run(drop_database(name))
+
+
+def test_reconcile_finds_overlaps_only_when_there_are_some(scratch_database: str, redis_url: str) -> None:
+    env = {"BOOKING_DATABASE_URL": scratch_database, "BOOKING_REDIS_URL": redis_url}
+    cli("migrate", env=env)
+    clean = cli("reconcile", env=env, check=False)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "overlapping confirmed booking pairs: 0" in clean.stdout
+
+    async def sneak_in_an_overlap() -> None:
+        conn = await asyncpg.connect(scratch_database)
+        try:
+            await conn.execute("ALTER TABLE bookings DROP CONSTRAINT bookings_no_overlap")
+            tenant = await conn.fetchval("INSERT INTO tenants (id, name) VALUES (gen_random_uuid(), 't') "
+                                         "RETURNING id")
+            room = await conn.fetchval("INSERT INTO resources (id, tenant_id, name, time_zone) "
+                                       "VALUES (gen_random_uuid(), $1, 'r', 'UTC') RETURNING id", tenant)
+            for start, end, status in [("09:00", "10:00", "confirmed"), ("09:30", "11:00", "confirmed"),
+                                       ("10:00", "12:00", "cancelled"), ("11:00", "12:00", "confirmed")]:
+                await conn.execute(
+                    "INSERT INTO bookings (id, tenant_id, resource_id, during, status, version, created_at, "
+                    "updated_at) VALUES (gen_random_uuid(), $1, $2, tstzrange($3, $4, '[)'), $5, 1, now(), now())",
+                    tenant, room, datetime.fromisoformat(f"2027-01-01T{start}Z"),
+                    datetime.fromisoformat(f"2027-01-01T{end}Z"), status)
+        finally:
+            await conn.close()
+
+    asyncio.run(sneak_in_an_overlap())
+    dirty = cli("reconcile", env=env, check=False)
+    assert dirty.returncode == 1
+    assert dirty.stdout.count("OVERLAP ") == 1
+    assert "overlapping confirmed booking pairs: 1" in dirty.stdout
+
+
+def test_module_path_is_importable_without_connecting() -> None:
+    """Nothing connects at import time: importing the app module needs no server."""
+    code = "import booking_gateway.app, booking_gateway.cli; print('ok')"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={"PATH": ""}, cwd=Path(ROOT)).stdout.strip() == "ok"
