@@ -1,0 +1,38 @@
+"""Redis key and channel names, in one place so the lock, the publisher and the subscriber agree.
+
+Everything about one resource shares the hash tag ``{<tenant>:<resource>}``: the lock's zset and
+fencing counter must sit in one Redis Cluster slot for a Lua script to touch both, and the
+channel carries the same tag so a sharded (SPUBLISH) variant needs no renaming.
+"""
+
+from __future__ import annotations
+
+import re
+from uuid import UUID
+
+_GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
+
+
+def hash_tag(tenant_id: UUID, resource_id: UUID) -> str:
+    return f"{{{tenant_id}:{resource_id}}}"
+
+
+def lock_key(prefix: str, tenant_id: UUID, resource_id: UUID) -> str:
+    """The zset of live lock entries of one resource."""
+    return f"{prefix}:lock:{hash_tag(tenant_id, resource_id)}"
+
+
+def fence_key(prefix: str, tenant_id: UUID, resource_id: UUID) -> str:
+    """The fencing counter of one resource; it never expires, so its tokens only grow."""
+    return f"{prefix}:fence:{hash_tag(tenant_id, resource_id)}"
+
+
+def channel_for(prefix: str, tenant_id: UUID, resource_id: UUID) -> str:
+    """The pub/sub channel announcing availability changes of one resource."""
+    return f"{prefix}:avail:{hash_tag(tenant_id, resource_id)}"
+
+
+def channel_pattern(prefix: str) -> str:
+    """A PSUBSCRIBE pattern matching every availability channel of the deployment ``prefix``."""
+    escaped = _GLOB_SPECIAL.sub(r"\\\1", prefix)
+    return f"{escaped}:avail:*"

@@ -1,0 +1,394 @@
+"""The Redis range lock: requests for overlapping windows of a resource queue, the others never wait.
+
+It is coordination, not truth (the database's exclusion constraint is): it makes competing
+bookings wait their turn instead of racing into PostgreSQL and aborting. Hence the choices below.
+
+* Per resource, one zset of live entries ``<token>:<start_us>:<end_us>`` scored by expiry (ms)
+  and a fencing counter, under one hash tag; three Lua scripts (``lua/``) acquire, release and
+  extend atomically, on one Redis or on Redis Cluster. An uncontended acquire and a release are
+  one round trip each (EVALSHA; redis-py reloads a script on NOSCRIPT by itself).
+* "Now" is the gateway's clock passed to the scripts (``now_ms``, injectable so tests can expire
+  entries without sleeping). Gateways therefore need roughly synchronised clocks: a skew much
+  smaller than the TTL, or a fast clock may drop a slow gateway's entry as expired.
+* Entries expire after ``ttl_ms``, so a crashed holder never blocks a window for long; a body
+  that runs past a third of the TTL gets its entries extended in the background.
+* Overlapping requests retry with capped exponential back-off and full jitter (no thundering
+  herd, no FIFO fairness) until ``wait_ms``, then :class:`Contended`.
+* If Redis is unreachable the lock yields an unheld :class:`Lease` and reports itself degraded:
+  bookings go on, protected by the constraint. While degraded, one request per
+  ``probe_interval_ms`` tries Redis again, so an outage does not add a timeout to every request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from importlib.resources import files
+from typing import TYPE_CHECKING, Any
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from booking_gateway.domain.errors import Contended
+from booking_gateway.domain.ports import Claim, ConflictSpace, Lease, RangeLock
+from booking_gateway.infra.redis.keys import fence_key, lock_key
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from redis.commands.core import AsyncScript
+
+    from booking_gateway.infra.settings import Settings
+
+_log = logging.getLogger(__name__)
+
+BACKOFF_BASE_MS = 4.0
+BACKOFF_CAP_MS = 64.0
+#: Full jitter may draw ~0; sleeping at least this long keeps a crowd of waiters off Redis.
+BACKOFF_FLOOR_MS = 1.0
+#: Contended.retry_after_ms is at most this: holders usually release long before they expire.
+RETRY_AFTER_CAP_MS = 250
+#: At most one "Redis unavailable" warning per this many seconds.
+WARN_EVERY_S = 5.0
+
+#: Errors meaning "the lock service is unreachable right now", as opposed to a bug.
+UNREACHABLE: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
+
+_LUA = files(__package__) / "lua"
+ACQUIRE_LUA = (_LUA / "acquire.lua").read_text(encoding="utf-8")
+RELEASE_LUA = (_LUA / "release.lua").read_text(encoding="utf-8")
+EXTEND_LUA = (_LUA / "extend.lua").read_text(encoding="utf-8")
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def backoff_ms(attempt: int, *, rand: float, hint_ms: float, remaining_ms: float,
+               base_ms: float = BACKOFF_BASE_MS, cap_ms: float = BACKOFF_CAP_MS) -> float:
+    """How long to sleep before retry ``attempt`` (0 for the first retry) of a refused claim.
+
+    Full jitter over ``min(cap, base * 2**attempt)`` (``rand`` in [0, 1) draws the point), at
+    least :data:`BACKOFF_FLOOR_MS`, but never longer than ``hint_ms`` (when the blocking entry
+    expires anyway) nor ``remaining_ms`` (the wait's deadline). Pure, so it is unit-tested.
+    """
+    ceiling = min(cap_ms, base_ms * 2.0 ** min(attempt, 32))
+    delay = max(BACKOFF_FLOOR_MS, rand * ceiling)
+    return max(0.0, min(delay, hint_ms, remaining_ms))
+
+
+def retry_after_ms(hint_ms: int) -> int:
+    """The ``retryAfterMs`` of a Contended answer, from the blocker's remaining lifetime."""
+    return max(1, min(hint_ms, RETRY_AFTER_CAP_MS))
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def epoch_us(value: datetime) -> int:
+    """Exact integer epoch microseconds (no float rounding) of an aware datetime."""
+    return (value - _EPOCH) // _MICROSECOND
+
+
+@dataclass(frozen=True, slots=True)
+class LockEntry:
+    """Where one claim of a hold lives: its resource's keys and its window in epoch microseconds."""
+
+    lock_key: str
+    fence_key: str
+    start_us: int
+    end_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class RedisLease(Lease):
+    """A held lease, with what :meth:`RedisRangeLock.extend` needs to find its entries."""
+
+    token: str = ""
+    entries: tuple[LockEntry, ...] = ()
+
+
+class _Refused(Exception):
+    def __init__(self, hint_ms: int) -> None:
+        super().__init__(hint_ms)
+        self.hint_ms = hint_ms
+
+
+class RedisRangeLock:
+    """The :class:`~booking_gateway.domain.ports.RangeLock` port on Redis (or Valkey).
+
+    ``client`` is owned by the caller (close it after :meth:`aclose`). ``now_ms`` is the wall
+    clock the entries' expiry is measured with; ``monotonic``, ``sleep`` and ``rand`` drive the
+    wait and its jitter; all four are injectable for tests.
+    """
+
+    def __init__(
+        self,
+        client: Redis,
+        *,
+        prefix: str = "bg",
+        wait_ms: int = 2000,
+        ttl_ms: int = 10_000,
+        now_ms: Callable[[], int] = wall_clock_ms,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        rand: Callable[[], float] = random.random,
+        command_timeout_ms: int = 500,
+        probe_interval_ms: int = 1000,
+        auto_extend: bool = True,
+    ) -> None:
+        if ttl_ms <= 0 or wait_ms < 0 or command_timeout_ms <= 0 or probe_interval_ms < 0:
+            raise ValueError("ttl_ms and command_timeout_ms must be positive, wait_ms and "
+                             "probe_interval_ms not negative")
+        self._client = client
+        self._prefix = prefix
+        self._wait_s = wait_ms / 1000
+        self._ttl_ms = ttl_ms
+        self._now_ms = now_ms
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._rand = rand
+        self._timeout_s = command_timeout_ms / 1000
+        self._probe_interval_s = probe_interval_ms / 1000
+        self._auto_extend = auto_extend
+        self._acquire_script: AsyncScript = client.register_script(ACQUIRE_LUA)
+        self._release_script: AsyncScript = client.register_script(RELEASE_LUA)
+        self._extend_script: AsyncScript = client.register_script(EXTEND_LUA)
+        self._degraded = False
+        self._last_failure_ms: int | None = None
+        self._next_probe_at = 0.0
+        self._last_warning_at: float | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+
+    @classmethod
+    def from_settings(cls, client: Redis, settings: Settings, **overrides: Any) -> RedisRangeLock:
+        """Prefix, wait and TTL from ``BOOKING_REDIS_PREFIX``, ``_LOCK_WAIT_MS``, ``_LOCK_TTL_MS``."""
+        options: dict[str, Any] = {"prefix": settings.redis_prefix, "wait_ms": settings.lock_wait_ms,
+                                   "ttl_ms": settings.lock_ttl_ms}
+        return cls(client, **(options | overrides))
+
+    # --- health -----------------------------------------------------------------------------
+
+    @property
+    def degraded(self) -> bool:
+        """True since Redis last failed, until it next answers an acquire."""
+        return self._degraded
+
+    @property
+    def last_failure_ms(self) -> int | None:
+        """When Redis last failed, epoch ms of the ``now_ms`` clock; None if it never did."""
+        return self._last_failure_ms
+
+    @property
+    def last_failure_at(self) -> datetime | None:
+        ms = self._last_failure_ms
+        return None if ms is None else _EPOCH + timedelta(milliseconds=ms)
+
+    async def ping(self) -> bool:
+        """Whether Redis answers now (for /readyz); never raises, does not change ``degraded``."""
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                return bool(await self._client.ping())
+        except (RedisError, OSError):
+            return False
+
+    async def aclose(self) -> None:
+        """Wait for background releases and extensions; call before closing the client."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+    # --- the port ---------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def hold(self, space: ConflictSpace) -> AsyncIterator[Lease]:
+        """Hold every claim of ``space`` (in its order) for the body; release in ``finally``.
+
+        Raises :class:`Contended` when a claim stays blocked past the wait (claims already
+        taken are released first). Yields ``Lease(held=False)`` when Redis is unreachable.
+        """
+        lease = await self._acquire(space)
+        if not isinstance(lease, RedisLease):
+            yield lease
+            return
+        keep_alive = _KeepAlive(self, lease, self._ttl_ms / 3000) if self._auto_extend else None
+        try:
+            yield lease
+        finally:
+            if keep_alive is not None:
+                keep_alive.stop()
+            await self._release(lease.token, lease.entries)
+
+    async def extend(self, lease: Lease) -> bool:
+        """Push the expiry of every entry of ``lease`` to now + TTL.
+
+        False if any entry had expired or been released, or Redis failed: the caller can no
+        longer count on holding the whole conflict space.
+        """
+        if not isinstance(lease, RedisLease) or not lease.entries:
+            return False
+        results = await asyncio.gather(*(self._extend_one(lease.token, e) for e in lease.entries))
+        return all(results)
+
+    # --- acquire ----------------------------------------------------------------------------
+
+    async def _acquire(self, space: ConflictSpace) -> Lease:
+        if not space.claims:
+            return Lease(held=True)
+        if self._degraded:
+            if self._monotonic() < self._next_probe_at:
+                return Lease(held=False)
+            self._next_probe_at = self._monotonic() + self._probe_interval_s  # one probe at a time
+        token = secrets.token_hex(8)
+        entries = tuple(self._entry(space, claim) for claim in space.claims)
+        deadline = self._monotonic() + self._wait_s
+        fences: list[int] = []
+        try:
+            for entry in entries:
+                fences.append(await self._take(token, entry, deadline))
+        except _Refused as refused:
+            await self._release(token, entries[: len(fences)])
+            raise Contended(retry_after_ms(refused.hint_ms)) from None
+        except (RedisError, OSError) as err:
+            self._record_failure(err)
+            # The failed call may have landed (a timeout): release it too, without delaying the
+            # request by another timeout. Removing an entry that was never added is harmless.
+            self._in_background(self._release(token, entries[: len(fences) + 1]))
+            return Lease(held=False)
+        except BaseException:
+            await self._release(token, entries[: len(fences) + 1])
+            raise
+        return RedisLease(held=True, fencing_tokens=tuple(fences), token=token, entries=entries)
+
+    def _entry(self, space: ConflictSpace, claim: Claim) -> LockEntry:
+        return LockEntry(
+            lock_key(self._prefix, space.tenant_id, claim.resource_id),
+            fence_key(self._prefix, space.tenant_id, claim.resource_id),
+            epoch_us(claim.window.start),
+            epoch_us(claim.window.end),
+        )
+
+    async def _take(self, token: str, entry: LockEntry, deadline: float) -> int:
+        """One claim: the fencing token, after retries while overlapping entries block it."""
+        attempt = 0
+        while True:
+            reply = await self._call(
+                self._acquire_script, [entry.lock_key, entry.fence_key],
+                [self._now_ms(), self._ttl_ms, token, entry.start_us, entry.end_us],
+            )
+            granted, value = int(reply[0]), int(reply[1])
+            self._record_success()  # granted or not, Redis answered
+            if granted:
+                return value
+            remaining_ms = (deadline - self._monotonic()) * 1000
+            if remaining_ms <= 0:
+                raise _Refused(value)
+            delay = backoff_ms(attempt, rand=self._rand(), hint_ms=value, remaining_ms=remaining_ms)
+            await self._sleep(delay / 1000)
+            attempt += 1
+
+    # --- release and extend -----------------------------------------------------------------
+
+    async def _release(self, token: str, entries: Sequence[LockEntry]) -> None:
+        """Remove the hold's own entries; failures are logged, never raised (entries expire)."""
+        if len(entries) == 1:
+            await self._release_one(token, entries[0])
+        elif entries:
+            await asyncio.gather(*(self._release_one(token, e) for e in entries))
+
+    async def _release_one(self, token: str, entry: LockEntry) -> None:
+        try:
+            await self._call(self._release_script, [entry.lock_key],
+                             [token, entry.start_us, entry.end_us])
+        except (RedisError, OSError) as err:
+            self._record_failure(err, during="release")
+
+    async def _extend_one(self, token: str, entry: LockEntry) -> bool:
+        try:
+            reply = await self._call(self._extend_script, [entry.lock_key],
+                                     [self._now_ms(), self._ttl_ms, token, entry.start_us, entry.end_us])
+        except (RedisError, OSError) as err:
+            self._record_failure(err, during="extend")
+            return False
+        return int(reply) == 1
+
+    async def _call(self, script: AsyncScript, keys: list[str], args: list[int | str]) -> Any:
+        async with asyncio.timeout(self._timeout_s):
+            return await script(keys=keys, args=args, client=self._client)
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run ``work`` without awaiting it, referenced until done and awaited by :meth:`aclose`."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    # --- degraded mode ----------------------------------------------------------------------
+
+    def _record_failure(self, err: BaseException, during: str = "acquire") -> None:
+        now = self._monotonic()
+        self._degraded = True
+        self._last_failure_ms = self._now_ms()
+        self._next_probe_at = now + self._probe_interval_s
+        if self._last_warning_at is not None and now - self._last_warning_at < WARN_EVERY_S:
+            return
+        self._last_warning_at = now
+        unexpected = not isinstance(err, UNREACHABLE)
+        _log.log(
+            logging.ERROR if unexpected else logging.WARNING,
+            "Redis range lock unavailable during %s (%s: %s); bookings continue unlocked, "
+            "protected by the database constraint",
+            during, type(err).__name__, err, exc_info=err if unexpected else None,
+        )
+
+    def _record_success(self) -> None:
+        """Redis answered an acquire: leave degraded mode, if in it."""
+        if self._degraded:
+            self._degraded = False
+            _log.info("Redis range lock available again; bookings are locked again")
+
+
+class _KeepAlive:
+    """Extends a lease every ``interval_s`` while its body runs.
+
+    A timer, not a task, until it first fires: bodies shorter than a third of the TTL (all of
+    them, normally) pay nothing. If an extension finds the lease lost, it stops and warns.
+    """
+
+    def __init__(self, lock: RedisRangeLock, lease: RedisLease, interval_s: float) -> None:
+        self._lock = lock
+        self._lease = lease
+        self._interval_s = interval_s
+        self._loop = asyncio.get_running_loop()
+        self._task: asyncio.Task[None] | None = None
+        self._stopped = False
+        self._timer = self._loop.call_later(interval_s, self._fire)
+
+    def _fire(self) -> None:
+        self._task = self._lock._in_background(self._extend())
+
+    async def _extend(self) -> None:
+        if await self._lock.extend(self._lease):
+            if not self._stopped:
+                self._timer = self._loop.call_later(self._interval_s, self._fire)
+        elif not self._stopped:
+            _log.warning("a range lock lease could not be extended (expired, released or Redis "
+                         "failed) while its holder still ran; overlapping requests may proceed, "
+                         "the database constraint still holds")
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._timer.cancel()
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+
+def _implements_port(lock: RedisRangeLock) -> RangeLock:
+    """Never called: mypy checks here that the adapter satisfies the port."""
+    return lock
