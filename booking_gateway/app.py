@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 
 from booking_gateway.domain.outcome import Deps
+from booking_gateway.domain.ports import ConflictSpace, Lease, RangeLock
 from booking_gateway.domain.rules import Limits
 from booking_gateway.infra.auth import KeyAuthenticator
 from booking_gateway.infra.clock import SystemClock
@@ -33,6 +34,14 @@ from booking_gateway.web.health import healthz, readyz
 from booking_gateway.web.view import GatewayGraphQL
 
 log = logging.getLogger(__name__)
+
+
+class NoLock:
+    """The weakened build's lock (``BOOKING_UNSAFE_NO_LOCK``): holds nothing."""
+
+    @asynccontextmanager
+    async def hold(self, space: ConflictSpace) -> AsyncIterator[Lease]:
+        yield Lease(held=False)
 
 
 @dataclass
@@ -55,11 +64,14 @@ class Gateway:
                                     max_overflow=s.db_pool_overflow)
         self.redis = aioredis.from_url(s.redis_url, socket_connect_timeout=1.0, socket_timeout=2.0,
                                        health_check_interval=10)
-        self.lock = RedisRangeLock(self.redis, prefix=s.redis_prefix, wait_ms=s.lock_wait_ms,
-                                   ttl_ms=s.lock_ttl_ms)
+        self.lock = RedisRangeLock.from_settings(self.redis, s)
         limits = Limits(max_booking=timedelta(days=s.max_booking_days),
                         max_availability_window=timedelta(days=s.max_availability_days))
-        self.deps = Deps(store=PostgresBookingStore(self.engine), lock=self.lock,
+        lock: RangeLock = self.lock
+        if s.unsafe_no_lock:
+            log.warning("BOOKING_UNSAFE_NO_LOCK is set: booking WITHOUT the range lock (tests only)")
+            lock = NoLock()
+        self.deps = Deps(store=PostgresBookingStore(self.engine), lock=lock,
                          events=RedisEventPublisher(self.redis, prefix=s.redis_prefix),
                          clock=SystemClock(), limits=limits)
         self.authenticator = KeyAuthenticator(PostgresTenantDirectory(self.engine),
@@ -73,6 +85,7 @@ class Gateway:
         return await self.lock.ping()
 
     async def stop(self) -> None:
+        await self.lock.aclose()
         await self.redis.aclose()
         await self.engine.dispose()
 

@@ -167,5 +167,14 @@ async def _development_key(settings: Settings) -> str:
     return await development_key(settings)
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
+                                "help_option_names": []})
+def torture(ctx: typer.Context) -> None:
+    """Race gateways under injected faults and check the invariants (``torture --help``)."""
+    from booking_gateway.torture.cli import main as torture_main
+
+    raise typer.Exit(torture_main(list(ctx.args)))
+
+
 def main() -> None:
     app()

@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     #: Prefix of every Redis key and channel, so several deployments can share one Redis.
     redis_prefix: str = Field(default="bg", min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    #: FOR TESTS ONLY: book without the range lock. With the exclusion constraint dropped from a
+    #: scratch database, this is the weakened build the torture tool's counter-proof runs against.
+    unsafe_no_lock: bool = False
 
     @field_validator("database_url")
     @classmethod
@@ -63,6 +66,12 @@ class Settings(BaseSettings):
         if urlsplit(value).scheme not in ("redis", "rediss", "unix", "valkey", "valkeys"):
             raise ValueError("must look like redis://host:6379/0")
         return value
+
+    @model_validator(mode="after")
+    def _no_unsafe_production(self) -> Settings:
+        if self.unsafe_no_lock and self.env is Environment.PRODUCTION:
+            raise ValueError("BOOKING_UNSAFE_NO_LOCK is for tests only and refused in production")
+        return self
 
     @property
     def embedded(self) -> bool:
