@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 
@@ -22,7 +23,7 @@ class Window:
 
 def overlapping_pairs(windows: list[Window]) -> list[tuple[Window, Window]]:
     ordered = sorted(windows, key=lambda w: (w.start, w.end))
-    return [(a, b) for a, b in zip(ordered, ordered[1:], strict=False) if a.overlaps(b)]
+    return [(a, b) for a, b in pairwise(ordered) if a.overlaps(b)]
 
 
 def check_booking_answers(requests: list[Window], answers: list[dict[str, Any]],
