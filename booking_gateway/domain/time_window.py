@@ -59,10 +59,17 @@ def _checked(start: datetime, end: datetime, start_field: str,
             raise ValidationFailed(
                 field, f"{field} has no UTC offset; send e.g. 2026-12-01T09:00:00Z or ...+01:00"
             )
-    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    start, end = _in_utc(start, start_field), _in_utc(end, end_field)
     if end <= start:
         raise ValidationFailed(end_field, f"{end_field} must be later than {start_field}")
     return start, end
+
+
+def _in_utc(value: datetime, field: str) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before the first instant in UTC
+        raise ValidationFailed(field, f"{field} is out of the supported range of dates") from None
 
 
 def format_instant(value: datetime) -> str:
