@@ -304,7 +304,9 @@ async def test_long_folder_with_a_space(data_dir: Path) -> None:
         await _check_redis(servers.redis_url)
         pids = _server_pids(data_dir)
         assert len(pids) >= 2
+        socket_dir = servers.postgres.socket_dir
     assert not _wait_until_gone(pids, timeout=0.5)
+    assert not socket_dir.exists()
 
 
 def test_missing_extras_are_explained(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:

@@ -10,6 +10,7 @@ PostgreSQL refuses to run as root).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shlex
@@ -67,6 +68,9 @@ class EmbeddedPostgres:
         leftovers = procs.server_processes(self.pgdata, "postgres")
         if leftovers:  # SIGQUIT is PostgreSQL's immediate shutdown
             procs.stop_processes(leftovers, first=signal.SIGQUIT)
+        if self.socket_dir != self.pgdata:  # the short folder for a long pgdata path, now empty
+            with contextlib.suppress(OSError):
+                self.socket_dir.rmdir()
         log.info("stopped embedded PostgreSQL (pid %d)", pid)
 
     def _adopt_leftover(self) -> bool:
