@@ -31,6 +31,7 @@ from booking_gateway.domain.ports import (
     Claim,
     ConflictSpace,
     OverlapViolation,
+    StoreContention,
     UnitOfWork,
 )
 from booking_gateway.domain.replay import replay
@@ -66,6 +67,15 @@ async def cancel_booking(deps: Deps, cmd: CancelBooking) -> Outcome[Booking]:
     if (prior := await deps.store.find_outcome(key)) is not None:
         return await replay(key, request_hash, prior, load)
 
+    try:
+        return await _cancel(deps, cmd, key, request_hash)
+    except StoreContention:
+        return Outcome(error=Contended(STORE_RETRY_AFTER_MS))
+
+
+async def _cancel(deps: Deps, cmd: CancelBooking, key: IdempotencyKey,
+                  request_hash: bytes) -> Outcome[Booking]:
+    load = partial(deps.store.get_booking, cmd.tenant_id)
     async with deps.store.unit_of_work() as uow:
         booking = await uow.booking_for_update(cmd.tenant_id, cmd.booking_id)
         # the row lock orders same-key retries: re-check under it
@@ -112,6 +122,8 @@ async def reschedule_booking(deps: Deps, cmd: RescheduleBooking) -> Outcome[Book
             return await _move(deps, cmd, key, request_hash, window)
     except Contended as err:
         return Outcome(error=err)
+    except StoreContention:
+        return Outcome(error=Contended(STORE_RETRY_AFTER_MS))
     except OverlapViolation:
         # without the lock (degraded), a concurrent booking won the window: show it
         conflicts = await deps.store.overlapping(current.resource_id, window, cmd.booking_id)

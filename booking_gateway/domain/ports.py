@@ -163,7 +163,11 @@ class BookingFilter:
 
 
 class UnitOfWork(Protocol):
-    """One transaction; it rolls back unless :meth:`commit` was called."""
+    """One transaction; it rolls back unless :meth:`commit` was called.
+
+    Any method may raise :class:`StoreContention` when the database aborts the transaction
+    for a transient reason (deadlock, serialization failure); nothing of it was written.
+    """
 
     async def booking_for_update(self, tenant_id: UUID, booking_id: UUID) -> Booking | None: ...
 

@@ -74,15 +74,19 @@ def check_page_size(first: int | None, limits: Limits, field: str = "first") -> 
     return first
 
 
-@lru_cache(maxsize=1024)
 def _known_time_zone(name: str) -> bool:
-    if not name or len(name) > 64 or name.startswith(("/", ".")) or ".." in name:
-        return False
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        return False
-    return True
+    return name in _time_zones()
+
+
+@lru_cache(maxsize=1)
+def _time_zones() -> frozenset[str]:
+    """IANA zone names, without the host-dependent aliases (``localtime`` is whatever the
+    server's /etc/localtime says) and the ``posix/`` and ``right/`` duplicate trees, so that a
+    resource means the same zone on every gateway process."""
+    return frozenset(
+        zone for zone in zoneinfo.available_timezones()
+        if zone not in {"localtime", "posixrules", "Factory"} and not zone.startswith(("posix/", "right/"))
+    )
 
 
 def _days(span: timedelta) -> str:

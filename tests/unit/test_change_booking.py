@@ -22,6 +22,7 @@ from booking_gateway.domain.ports import (
     Claim,
     ConflictSpace,
     OverlapViolation,
+    StoreContention,
 )
 
 from .fakes import Fakes, window
@@ -444,3 +445,33 @@ async def test_the_fake_store_refuses_overlapping_confirmed_bookings() -> None:
 
     assert await stored(fakes, booking) == booking
     assert await stored(fakes, other) == other
+
+
+def _abort() -> None:
+    raise StoreContention("deadlock detected")
+
+
+async def test_a_transaction_aborted_by_the_database_is_contended_and_changes_nothing() -> None:
+    fakes, room, booking = await booked()
+    fakes.store.before("uow.update_booking", _abort)
+
+    result = await cancel_booking(fakes.deps, cancel(booking, expected_version=1))
+
+    assert isinstance(result.error, Contended)
+    assert await stored(fakes, booking) == booking
+    assert fakes.store.version(room.id) == 1
+    assert IdempotencyKey(TENANT, Mutation.CANCEL_BOOKING, "c1") not in fakes.store.outcomes
+    retried = await cancel_booking(fakes.deps, cancel(booking, expected_version=1))
+    assert retried.value is not None
+    assert retried.value.status is BookingStatus.CANCELLED
+
+
+async def test_a_reschedule_aborted_by_the_database_is_contended_and_changes_nothing() -> None:
+    fakes, _room, booking = await booked()
+    fakes.store.before("uow.bump_availability_version", _abort)
+
+    result = await reschedule_booking(fakes.deps, move(booking, 11, 12))
+
+    assert isinstance(result.error, Contended)
+    assert await stored(fakes, booking) == booking
+    assert all(e.reason is not ChangeReason.RESCHEDULED for e in fakes.events.events)

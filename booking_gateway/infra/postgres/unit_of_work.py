@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from types import TracebackType
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import text
+from sqlalchemy import Executable, Result, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncTransaction
 
 from booking_gateway.domain.idempotency import IdempotencyKey, StoredOutcome
 from booking_gateway.domain.model import Booking
-from booking_gateway.domain.ports import OverlapViolation
+from booking_gateway.domain.ports import OverlapViolation, StoreContention
 from booking_gateway.domain.time_window import TimeWindow
 from booking_gateway.infra.postgres import queries
 from booking_gateway.infra.postgres.rows import (
     BOOKING_COLUMNS,
+    DEADLOCK_DETECTED,
     EXCLUSION_VIOLATION,
+    SERIALIZATION_FAILURE,
     booking_from,
     outcome_from,
     sqlstate,
@@ -56,24 +59,33 @@ class PostgresUnitOfWork:
         await self._tx.commit()
         self._committed = True
 
+    async def _execute(self, statement: Executable, params: dict[str, Any]) -> Result[Any]:
+        """Execute; a deadlock or serialization failure becomes :class:`StoreContention`."""
+        try:
+            return await self._conn.execute(statement, params)
+        except DBAPIError as err:
+            if sqlstate(err) in (DEADLOCK_DETECTED, SERIALIZATION_FAILURE):
+                raise StoreContention(f"transaction aborted by PostgreSQL ({sqlstate(err)})") from err
+            raise
+
     async def booking_for_update(self, tenant_id: UUID, booking_id: UUID) -> Booking | None:
-        row = (await self._conn.execute(_FOR_UPDATE, {"id": booking_id, "tenant": tenant_id})).one_or_none()
+        row = (await self._execute(_FOR_UPDATE, {"id": booking_id, "tenant": tenant_id})).one_or_none()
         return booking_from(row) if row else None
 
     async def find_outcome(self, key: IdempotencyKey) -> StoredOutcome | None:
-        row = (await self._conn.execute(queries.FIND_OUTCOME, _key(key))).one_or_none()
+        row = (await self._execute(queries.FIND_OUTCOME, _key(key))).one_or_none()
         return outcome_from(row) if row else None
 
     async def overlapping(self, resource_id: UUID, window: TimeWindow,
                           excluding: UUID) -> tuple[TimeWindow, ...]:
-        row = (await self._conn.execute(queries.OVERLAPPING, {
+        row = (await self._execute(queries.OVERLAPPING, {
             "resource": resource_id, "start": window.start, "end": window.end,
             "excluding": excluding})).one()
         return tuple(windows_from(row.starts, row.ends))
 
     async def update_booking(self, booking: Booking) -> None:
         try:
-            await self._conn.execute(_UPDATE, {
+            await self._execute(_UPDATE, {
                 "id": booking.id, "start": booking.window.start, "end": booking.window.end,
                 "status": booking.status.value, "version": booking.version,
                 "updated_at": booking.updated_at})
@@ -83,10 +95,10 @@ class PostgresUnitOfWork:
             raise
 
     async def bump_availability_version(self, resource_id: UUID) -> int:
-        return int((await self._conn.execute(_BUMP, {"id": resource_id})).scalar_one())
+        return int((await self._execute(_BUMP, {"id": resource_id})).scalar_one())
 
     async def store_outcome(self, key: IdempotencyKey, outcome: StoredOutcome) -> bool:
-        row = (await self._conn.execute(queries.RECORD_OUTCOME, {
+        row = (await self._execute(queries.RECORD_OUTCOME, {
             **_key(key), "hash": outcome.request_hash, "kind": outcome.kind.value,
             "object_id": outcome.object_id, "starts": [w.start for w in outcome.conflicts],
             "ends": [w.end for w in outcome.conflicts]})).one()
