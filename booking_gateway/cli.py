@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -50,9 +51,15 @@ def _urls(settings: Settings) -> Iterator[Settings]:
             raise typer.Exit(2)
         yield settings
         return
+    from booking_gateway.infra.embedded import EmbeddedServersError
     from booking_gateway.infra.embedded_mode import embedded_urls
 
-    with embedded_urls(settings) as resolved:
+    with ExitStack() as stack:
+        try:
+            resolved = stack.enter_context(embedded_urls(settings))
+        except EmbeddedServersError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(1) from None
         yield resolved
 
 
@@ -78,9 +85,16 @@ def serve(
             typer.echo(f"API key: {key}")
         os.environ["BOOKING_DATABASE_URL"] = resolved.database_url
         os.environ["BOOKING_REDIS_URL"] = resolved.redis_url
+        # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal: make that an
+        # exception, so the embedded servers are stopped on the way out instead of orphaned
+        signal.signal(signal.SIGTERM, _exit_on_signal)
         uvicorn.run("booking_gateway.app:create_app", factory=True, host=host or settings.host,
                     port=port or settings.port, workers=workers, log_level=settings.log_level.lower(),
                     timeout_graceful_shutdown=10, proxy_headers=False)
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 @app.command("migrate")
