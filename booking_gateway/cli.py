@@ -7,23 +7,28 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from booking_gateway.infra.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
-    from booking_gateway.domain.tenancy import Tenant
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from booking_gateway.infra.postgres.reconcile import Overlap
+
+T = TypeVar("T")
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="A GraphQL gateway that books time windows and never double-books.")
 tenant_app = typer.Typer(no_args_is_help=True, help="Manage tenants.")
 app.add_typer(tenant_app, name="tenant")
+key_app = typer.Typer(no_args_is_help=True, help="Manage API keys.")
+app.add_typer(key_app, name="key")
 
 log = logging.getLogger("booking_gateway")
 
@@ -113,12 +118,43 @@ def migrate_command() -> None:
 @tenant_app.command("create")
 def tenant_create(name: Annotated[str, typer.Argument(help="Unique tenant name.")]) -> None:
     """Create a tenant and its first API key; the key is printed once, as the last word."""
-    settings = _settings()
-    with _urls(settings) as resolved:
-        tenant, key = asyncio.run(_create_tenant(resolved, name))
+    from booking_gateway.infra.tenancy_admin import create_tenant
+
+    tenant, key = _admin(create_tenant, name)
     typer.echo(f"tenant {tenant.name} created with id {tenant.id}")
     typer.echo("Store this key now; it is not shown again.")
     typer.echo(f"API key: {key}")
+
+
+@key_app.command("create")
+def key_create(tenant: Annotated[str, typer.Argument(help="Tenant name or id.")]) -> None:
+    """Issue a new API key for a tenant; the key is printed once, as the last word."""
+    from booking_gateway.infra.tenancy_admin import create_key
+
+    secret = _admin(create_key, tenant)
+    typer.echo("Store this key now; it is not shown again.")
+    typer.echo(f"API key: {secret}")
+
+
+@key_app.command("list")
+def key_list(tenant: Annotated[str, typer.Argument(help="Tenant name or id.")]) -> None:
+    """List a tenant's keys (id, hint, created, revoked); secrets are never shown."""
+    from booking_gateway.infra.tenancy_admin import list_keys
+
+    keys = _admin(list_keys, tenant)
+    typer.echo(f"{'id':36}  {'hint':12}  {'created':25}  revoked")
+    for k in keys:
+        revoked = k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "-"
+        typer.echo(f"{k.id!s:36}  {k.hint:12}  {k.created_at.isoformat(timespec='seconds'):25}  {revoked}")
+
+
+@key_app.command("revoke")
+def key_revoke(key: Annotated[str, typer.Argument(help="The key itself, or its id from `key list`.")]) -> None:
+    """Revoke a key; every gateway process refuses it within BOOKING_KEY_CACHE_TTL_MS."""
+    from booking_gateway.infra.tenancy_admin import revoke_key
+
+    revoked = _admin(revoke_key, key)
+    typer.echo(f"revoked key {revoked.id} ({revoked.hint}...) of tenant {revoked.tenant_id}")
 
 
 @app.command("export-schema")
@@ -151,16 +187,25 @@ def reconcile() -> None:
     raise typer.Exit(1 if overlaps else 0)
 
 
-async def _create_tenant(settings: Settings, name: str) -> tuple[Tenant, str]:
+def _admin(action: Callable[[AsyncEngine, str], Awaitable[T]], argument: str) -> T:
+    """Run one operator action on the configured database; its mistakes are one-line errors."""
     from booking_gateway.infra.postgres.engine import create_engine
-    from booking_gateway.infra.tenancy_admin import create_tenant
+    from booking_gateway.infra.tenancy_admin import TenantError
 
-    assert settings.database_url is not None
-    engine = create_engine(settings.database_url, pool_size=1, max_overflow=0)
-    try:
-        return await create_tenant(engine, name)
-    finally:
-        await engine.dispose()
+    async def run(url: str) -> T:
+        engine = create_engine(url, pool_size=1, max_overflow=0)
+        try:
+            return await action(engine, argument)
+        finally:
+            await engine.dispose()
+
+    with _urls(_settings()) as resolved:
+        assert resolved.database_url is not None
+        try:
+            return asyncio.run(run(resolved.database_url))
+        except TenantError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(1) from None
 
 
 async def _find_overlaps(settings: Settings) -> list[Overlap]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from uuid import UUID
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from booking_gateway.domain.tenancy import Tenant, hash_secret, hint_of, new_secret
+from booking_gateway.domain.tenancy import KEY_PREFIX, ApiKey, Tenant, hash_secret, hint_of, new_secret
 from booking_gateway.infra.postgres.engine import create_engine
 from booking_gateway.infra.postgres.tenants import PostgresTenantDirectory
 from booking_gateway.infra.settings import Settings
@@ -35,6 +36,37 @@ async def create_tenant(engine: AsyncEngine, name: str) -> tuple[Tenant, str]:
     except IntegrityError:
         raise TenantError(f"a tenant named {name!r} already exists") from None
     return tenant, await add_key(directory, tenant)
+
+
+async def create_key(engine: AsyncEngine, tenant_name_or_id: str) -> str:
+    directory = PostgresTenantDirectory(engine)
+    return await add_key(directory, await _tenant(directory, tenant_name_or_id))
+
+
+async def list_keys(engine: AsyncEngine, tenant_name_or_id: str) -> list[ApiKey]:
+    directory = PostgresTenantDirectory(engine)
+    return await directory.list_keys((await _tenant(directory, tenant_name_or_id)).id)
+
+
+async def revoke_key(engine: AsyncEngine, key_or_id: str) -> ApiKey:
+    """Revoke by the key's id (from ``key list``) or by the key itself."""
+    try:
+        target: UUID | bytes = UUID(key_or_id)
+    except ValueError:
+        if not key_or_id.startswith(KEY_PREFIX):
+            raise TenantError(f"{key_or_id[:12]!r} is neither a key id nor an API key") from None
+        target = hash_secret(key_or_id)
+    revoked = await PostgresTenantDirectory(engine).revoke_key(target)
+    if revoked is None:
+        raise TenantError("no such key")
+    return revoked
+
+
+async def _tenant(directory: PostgresTenantDirectory, name_or_id: str) -> Tenant:
+    tenant = await directory.find_tenant(name_or_id)
+    if tenant is None:
+        raise TenantError(f"no tenant named {name_or_id!r}")
+    return tenant
 
 
 async def add_key(directory: PostgresTenantDirectory, tenant: Tenant) -> str:
