@@ -43,12 +43,12 @@ def test_key_create_list_revoke_across_processes(two_gateways: list[GatewayProce
     assert max(refused.values()) <= 1.0, refused
     # the tenant's other key still works, and the revocation shows in the list
     assert all(status(g, first) == 200 for g in two_gateways)
-    revoked_line = [line for line in cli("key", "list", tenant, env=gateway_env).stdout.splitlines()
-                    if second[:10] in line][0]
+    revoked_line = next(line for line in cli("key", "list", tenant, env=gateway_env).stdout.splitlines()
+                    if second[:10] in line)
     assert revoked_line.split()[-1] != "-"
 
     # revoke by id
-    key_id = [line.split()[0] for line in listing.splitlines() if first[:10] in line][0]
+    key_id = next(line.split()[0] for line in listing.splitlines() if first[:10] in line)
     cli("key", "revoke", key_id, env=gateway_env)
     deadline = time.monotonic() + 2
     while time.monotonic() < deadline and status(two_gateways[0], first) != 401:
