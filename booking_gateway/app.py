@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import redis.asyncio as aioredis
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
@@ -23,9 +22,9 @@ from booking_gateway.domain.ports import ConflictSpace, Lease, RangeLock
 from booking_gateway.domain.rules import Limits
 from booking_gateway.infra.auth import KeyAuthenticator
 from booking_gateway.infra.clock import SystemClock
+from booking_gateway.infra.postgres.database import Database
 from booking_gateway.infra.postgres.engine import create_engine
 from booking_gateway.infra.postgres.store import PostgresBookingStore
-from booking_gateway.infra.postgres.tenants import PostgresTenantDirectory
 from booking_gateway.infra.redis.events import RedisEventPublisher
 from booking_gateway.infra.redis.range_lock import RedisRangeLock
 from booking_gateway.infra.settings import Settings, SettingsError, load_settings
@@ -50,6 +49,7 @@ class Gateway:
 
     settings: Settings
     engine: AsyncEngine = field(init=False)
+    database: Database = field(init=False)
     redis: aioredis.Redis = field(init=False)
     lock: RedisRangeLock = field(init=False)
     deps: Deps = field(init=False)
@@ -60,8 +60,10 @@ class Gateway:
         if s.database_url is None or s.redis_url is None:
             raise SettingsError("BOOKING_DATABASE_URL and BOOKING_REDIS_URL must both be set "
                                 "(or neither, for the zero-config mode of `booking-gateway serve`)")
-        self.engine = create_engine(s.database_url, pool_size=s.db_pool_size,
-                                    max_overflow=s.db_pool_overflow)
+        # SQLAlchemy for operator actions on the side; the request path uses asyncpg directly
+        self.engine = create_engine(s.database_url, pool_size=1, max_overflow=2)
+        self.database = Database(s.database_url, max_size=s.db_pool_size + s.db_pool_overflow)
+        store = PostgresBookingStore(self.database)
         self.redis = aioredis.from_url(s.redis_url, socket_connect_timeout=1.0, socket_timeout=2.0,
                                        health_check_interval=10)
         self.lock = RedisRangeLock.from_settings(self.redis, s)
@@ -71,15 +73,13 @@ class Gateway:
         if s.unsafe_no_lock:
             log.warning("BOOKING_UNSAFE_NO_LOCK is set: booking WITHOUT the range lock (tests only)")
             lock = NoLock()
-        self.deps = Deps(store=PostgresBookingStore(self.engine), lock=lock,
+        self.deps = Deps(store=store, lock=lock,
                          events=RedisEventPublisher(self.redis, prefix=s.redis_prefix),
                          clock=SystemClock(), limits=limits)
-        self.authenticator = KeyAuthenticator(PostgresTenantDirectory(self.engine),
-                                              ttl_seconds=s.key_cache_ttl_ms / 1000)
+        self.authenticator = KeyAuthenticator(store.tenant_for_key, ttl_seconds=s.key_cache_ttl_ms / 1000)
 
     async def check_database(self) -> None:
-        async with self.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        await self.database.ping()
 
     async def check_redis(self) -> bool:
         return await self.lock.ping()
@@ -87,6 +87,7 @@ class Gateway:
     async def stop(self) -> None:
         await self.lock.aclose()
         await self.redis.aclose()
+        await self.database.close()
         await self.engine.dispose()
 
 

@@ -8,19 +8,22 @@ round trip per request. Answers (including "no such key") are cached for
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from uuid import UUID
 
-from booking_gateway.domain.tenancy import TenantDirectory, hash_secret
+from booking_gateway.domain.tenancy import hash_secret
+
+#: The tenant of an unrevoked key's hash, or None.
+KeyLookup = Callable[[bytes], Awaitable[UUID | None]]
 
 #: Bound on cached keys, so a flood of random bearer tokens cannot grow memory without limit.
 MAX_CACHED_KEYS = 10_000
 
 
 class KeyAuthenticator:
-    def __init__(self, directory: TenantDirectory, ttl_seconds: float,
+    def __init__(self, lookup: KeyLookup, ttl_seconds: float,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._directory = directory
+        self._lookup = lookup
         self._ttl = ttl_seconds
         self._monotonic = monotonic
         self._cache: dict[bytes, tuple[float, UUID | None]] = {}
@@ -32,7 +35,7 @@ class KeyAuthenticator:
         cached = self._cache.get(key_hash)
         if cached is not None and cached[0] > now:
             return cached[1]
-        tenant_id = await self._directory.tenant_for_key(key_hash)
+        tenant_id = await self._lookup(key_hash)
         if self._ttl > 0:
             if len(self._cache) >= MAX_CACHED_KEYS:
                 self._evict(now)

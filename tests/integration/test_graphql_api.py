@@ -8,6 +8,7 @@ from uuid import UUID
 import asyncpg
 import pytest
 
+from booking_gateway.app import Gateway
 from booking_gateway.domain.outcome import Deps
 from tests.integration.graphql_client import AVAILABILITY, CANCEL, RESCHEDULE, Client
 
@@ -128,13 +129,12 @@ async def test_unknown_time_zone_and_blank_name(client: Client) -> None:
     assert blank["createResource"]["error"]["field"] == "name"
 
 
-async def test_other_tenants_objects_are_not_found(deps: Deps, client: Client, gateway: object) -> None:
+async def test_other_tenants_objects_are_not_found(deps: Deps, client: Client, gateway: Gateway) -> None:
     from booking_gateway.infra.postgres.tenants import PostgresTenantDirectory
 
     room = await client.resource()
     booking = (await client.book(room, "2027-01-06T09:00:00Z", "2027-01-06T10:00:00Z", "b"))["booking"]
-    stranger_tenant = await PostgresTenantDirectory(deps.store._engine).create_tenant(  # type: ignore[attr-defined]
-        f"stranger-{room[-8:]}")
+    stranger_tenant = await PostgresTenantDirectory(gateway.engine).create_tenant(f"stranger-{room[-8:]}")
     stranger = Client(deps, stranger_tenant.id)
 
     data = await stranger.execute(

@@ -5,12 +5,11 @@ Both start from the same overlap query, served by the exclusion constraint's GiS
 
 from __future__ import annotations
 
-from sqlalchemy import text
-
 from booking_gateway.infra.postgres.rows import OUTCOME_COLUMNS
+from booking_gateway.infra.postgres.sql import SQL
 
 # :tenant :mutation :cmid :hash :resource :start :end
-PRECHECK = text(f"""
+PRECHECK = SQL(f"""
 WITH prior AS (
     SELECT {OUTCOME_COLUMNS} FROM idempotency_records
     WHERE tenant_id = :tenant AND mutation = :mutation AND client_mutation_id = :cmid
@@ -39,7 +38,7 @@ FROM (SELECT 1) AS one LEFT JOIN prior p ON true
 # :tenant :mutation :cmid :hash :resource :start :end :id :reference :note
 # The resource row is locked (version bump) before the insert, so overlapping inserts queue
 # on it instead of deadlocking inside the exclusion index.
-COMMIT = text("""
+COMMIT = SQL("""
 WITH clashes AS (
     SELECT during FROM bookings
     WHERE resource_id = :resource AND status = 'confirmed'

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
-
 from booking_gateway.infra.postgres.rows import BOOKING_COLUMNS, OUTCOME_COLUMNS
+from booking_gateway.infra.postgres.sql import SQL
 
-FIND_OUTCOME = text(f"""
+FIND_OUTCOME = SQL(f"""
 SELECT {OUTCOME_COLUMNS} FROM idempotency_records
 WHERE tenant_id = :tenant AND mutation = :mutation AND client_mutation_id = :cmid
 """)
 
-RECORD_OUTCOME = text("""
+RECORD_OUTCOME = SQL("""
 WITH stored AS (
     INSERT INTO idempotency_records
         (tenant_id, mutation, client_mutation_id, request_hash, kind, object_id, conflicts)
@@ -24,7 +23,7 @@ WITH stored AS (
 SELECT EXISTS (SELECT 1 FROM stored) AS stored
 """)
 
-OVERLAPPING = text("""
+OVERLAPPING = SQL("""
 SELECT array_agg(lower(during) ORDER BY during) AS starts,
        array_agg(upper(during) ORDER BY during) AS ends
 FROM bookings
@@ -32,7 +31,7 @@ WHERE resource_id = :resource AND status = 'confirmed' AND during && tstzrange(:
   AND id IS DISTINCT FROM CAST(:excluding AS uuid)
 """)
 
-CREATE_RESOURCE = text("""
+CREATE_RESOURCE = SQL("""
 WITH claim AS (
     INSERT INTO idempotency_records (tenant_id, mutation, client_mutation_id, request_hash, kind, object_id)
     VALUES (:tenant, :mutation, :cmid, :hash, 'succeeded', :id)
@@ -44,26 +43,26 @@ SELECT object_id, :tenant, :name, :time_zone FROM claim
 RETURNING id, tenant_id, name, time_zone, created_at
 """)
 
-GET_RESOURCE = text("""
+GET_RESOURCE = SQL("""
 SELECT id, tenant_id, name, time_zone, created_at FROM resources WHERE id = :id AND tenant_id = :tenant
 """)
 
-GET_RESOURCES = text("""
+GET_RESOURCES = SQL("""
 SELECT id, tenant_id, name, time_zone, created_at FROM resources
 WHERE tenant_id = :tenant AND id = ANY(CAST(:ids AS uuid[]))
 """)
 
-LIST_RESOURCES = text("""
+LIST_RESOURCES = SQL("""
 SELECT id, tenant_id, name, time_zone, created_at FROM resources
 WHERE tenant_id = :tenant AND (CAST(:after AS uuid) IS NULL OR id > :after)
 ORDER BY id LIMIT :limit
 """)
 
-GET_BOOKING = text(f"""
+GET_BOOKING = SQL(f"""
 SELECT {BOOKING_COLUMNS} FROM bookings WHERE id = :id AND tenant_id = :tenant
 """)
 
-LIST_BOOKINGS = text(f"""
+LIST_BOOKINGS = SQL(f"""
 SELECT {BOOKING_COLUMNS} FROM bookings
 WHERE resource_id = :resource AND tenant_id = :tenant
   AND (CAST(:start AS timestamptz) IS NULL OR during && tstzrange(:start, :end, '[)'))
@@ -75,7 +74,7 @@ LIMIT :limit
 """)
 
 # One statement, one snapshot: busy windows and the version are read atomically.
-AVAILABILITY = text("""
+AVAILABILITY = SQL("""
 SELECT r.id, r.availability_version AS version, b.starts, b.ends
 FROM resources r
 LEFT JOIN LATERAL (
@@ -85,4 +84,8 @@ LEFT JOIN LATERAL (
     WHERE resource_id = r.id AND status = 'confirmed' AND during && tstzrange(:start, :end, '[)')
 ) AS b ON true
 WHERE r.tenant_id = :tenant AND r.id = ANY(CAST(:ids AS uuid[]))
+""")
+
+TENANT_FOR_KEY = SQL("""
+SELECT tenant_id FROM api_keys WHERE key_hash = :hash AND revoked_at IS NULL
 """)

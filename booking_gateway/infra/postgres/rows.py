@@ -6,8 +6,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError
-
 from booking_gateway.domain.idempotency import OutcomeKind, StoredOutcome
 from booking_gateway.domain.model import Booking, BookingStatus, Resource
 from booking_gateway.domain.time_window import TimeWindow
@@ -22,23 +20,24 @@ BOOKING_COLUMNS = ("id, tenant_id, resource_id, lower(during) AS start, upper(du
 
 
 def sqlstate(error: BaseException) -> str | None:
-    """The SQLSTATE of a database error, whatever layer wrapped it."""
-    orig = error.orig if isinstance(error, DBAPIError) else error
-    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    """The SQLSTATE of a database error (asyncpg's, or one wrapped by SQLAlchemy)."""
+    orig = getattr(error, "orig", None) or error
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return str(state) if state else None
 
 
 def booking_from(row: Any) -> Booking:
     return Booking(
-        id=row.id, tenant_id=row.tenant_id, resource_id=row.resource_id,
-        window=TimeWindow(row.start, row.end_), status=BookingStatus(row.status),
-        version=row.version, reference=row.reference, note=row.note,
-        created_at=row.created_at, updated_at=row.updated_at,
+        id=row["id"], tenant_id=row["tenant_id"], resource_id=row["resource_id"],
+        window=TimeWindow(row["start"], row["end_"]), status=BookingStatus(row["status"]),
+        version=row["version"], reference=row["reference"], note=row["note"],
+        created_at=row["created_at"], updated_at=row["updated_at"],
     )
 
 
 def resource_from(row: Any) -> Resource:
-    return Resource(id=row.id, tenant_id=row.tenant_id, name=row.name,
-                    time_zone=row.time_zone, created_at=row.created_at)
+    return Resource(id=row["id"], tenant_id=row["tenant_id"], name=row["name"],
+                    time_zone=row["time_zone"], created_at=row["created_at"])
 
 
 def windows_from(starts: Sequence[datetime] | None, ends: Sequence[datetime] | None) -> list[TimeWindow]:
@@ -47,8 +46,8 @@ def windows_from(starts: Sequence[datetime] | None, ends: Sequence[datetime] | N
 
 def outcome_from(row: Any) -> StoredOutcome:
     return StoredOutcome(
-        request_hash=bytes(row.request_hash), kind=OutcomeKind(row.kind), object_id=row.object_id,
-        conflicts=tuple(windows_from(row.conflict_starts, row.conflict_ends)),
+        request_hash=bytes(row["request_hash"]), kind=OutcomeKind(row["kind"]), object_id=row["object_id"],
+        conflicts=tuple(windows_from(row["conflict_starts"], row["conflict_ends"])),
     )
 
 

@@ -8,8 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+import asyncpg
 
 from booking_gateway.domain.idempotency import IdempotencyKey, OutcomeKind, StoredOutcome
 from booking_gateway.domain.model import Booking, BookingStatus, Resource
@@ -27,6 +26,7 @@ from booking_gateway.domain.ports import (
 )
 from booking_gateway.domain.time_window import TimeWindow
 from booking_gateway.infra.postgres import booking_sql, queries
+from booking_gateway.infra.postgres.database import Database
 from booking_gateway.infra.postgres.rows import (
     DEADLOCK_DETECTED,
     EXCLUSION_VIOLATION,
@@ -37,6 +37,7 @@ from booking_gateway.infra.postgres.rows import (
     sqlstate,
     windows_from,
 )
+from booking_gateway.infra.postgres.sql import SQL
 from booking_gateway.infra.postgres.unit_of_work import PostgresUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -47,22 +48,16 @@ _TRANSIENT = {EXCLUSION_VIOLATION, DEADLOCK_DETECTED, SERIALIZATION_FAILURE}
 
 
 class PostgresBookingStore:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+    """Every method is one statement in autocommit, except the unit of work (a transaction)."""
 
-    @asynccontextmanager
-    async def _connect(self) -> AsyncIterator[AsyncConnection]:
-        async with self._autocommit.connect() as conn:
-            yield conn
+    def __init__(self, database: Database) -> None:
+        self._db = database
 
-    async def _one(self, statement: Any, **params: Any) -> Any:
-        async with self._connect() as conn:
-            return (await conn.execute(statement, params)).one_or_none()
+    async def _one(self, statement: SQL, **params: Any) -> Any:
+        return await self._db.fetchrow(statement, params)
 
-    async def _all(self, statement: Any, **params: Any) -> Sequence[Any]:
-        async with self._connect() as conn:
-            return (await conn.execute(statement, params)).all()
+    async def _all(self, statement: SQL, **params: Any) -> Sequence[Any]:
+        return await self._db.fetch(statement, params)
 
     # --- the booking path ---------------------------------------------------------------------
 
@@ -71,10 +66,10 @@ class PostgresBookingStore:
         row = await self._one(booking_sql.PRECHECK, **_key(key), hash=request_hash,
                               resource=resource_id, start=window.start, end=window.end)
         return Precheck(
-            prior=outcome_from(row) if row.kind is not None else None,
-            resource_found=row.resource_found,
-            conflicts=tuple(windows_from(row.overlap_starts, row.overlap_ends)),
-            rejection_recorded=row.rejection_recorded,
+            prior=outcome_from(row) if row["kind"] is not None else None,
+            resource_found=row["resource_found"],
+            conflicts=tuple(windows_from(row["overlap_starts"], row["overlap_ends"])),
+            rejection_recorded=row["rejection_recorded"],
         )
 
     async def commit_booking(self, key: IdempotencyKey, request_hash: bytes,
@@ -85,7 +80,7 @@ class PostgresBookingStore:
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
             try:
                 row = await self._one(booking_sql.COMMIT, **params)
-            except DBAPIError as err:
+            except asyncpg.PostgresError as err:
                 if sqlstate(err) not in _TRANSIENT:
                     raise
                 # Another writer won an overlapping window between our read and our insert
@@ -98,14 +93,14 @@ class PostgresBookingStore:
                     existing = await self.record_outcome(key, rejection)
                     return Replayed(existing) if existing else Rejected(conflicts)
                 continue
-            if row.claimed is None:
+            if row["claimed"] is None:
                 prior = await self.find_outcome(key)
                 if prior is None:  # the resource vanished: resources are never deleted
                     raise RuntimeError(f"resource {booking.resource_id} not found at commit")
                 return Replayed(prior)
-            if row.claimed == OutcomeKind.SLOT_UNAVAILABLE:
-                return Rejected(tuple(windows_from(row.overlap_starts, row.overlap_ends)))
-            return Booked(_new_booking(booking, row.created_at), row.version)
+            if row["claimed"] == OutcomeKind.SLOT_UNAVAILABLE:
+                return Rejected(tuple(windows_from(row["overlap_starts"], row["overlap_ends"])))
+            return Booked(_new_booking(booking, row["created_at"]), row["version"])
         raise StoreContention(f"booking on resource {booking.resource_id} refused "
                               f"{COMMIT_ATTEMPTS} times without a visible overlap")
 
@@ -116,17 +111,17 @@ class PostgresBookingStore:
     async def record_outcome(self, key: IdempotencyKey,
                              outcome: StoredOutcome) -> StoredOutcome | None:
         row = await self._one(queries.RECORD_OUTCOME, **_key(key), **_outcome(outcome))
-        return None if row.stored else await self.find_outcome(key)
+        return None if row["stored"] else await self.find_outcome(key)
 
     async def overlapping(self, resource_id: UUID, window: TimeWindow,
                           excluding: UUID | None = None) -> tuple[TimeWindow, ...]:
         row = await self._one(queries.OVERLAPPING, resource=resource_id, start=window.start,
                               end=window.end, excluding=excluding)
-        return tuple(windows_from(row.starts, row.ends))
+        return tuple(windows_from(row["starts"], row["ends"]))
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
-        async with self._engine.connect() as conn, PostgresUnitOfWork(conn) as uow:
+        async with self._db.connection() as conn, PostgresUnitOfWork(conn) as uow:
             yield uow
 
     # --- resources ----------------------------------------------------------------------------
@@ -169,12 +164,17 @@ class PostgresBookingStore:
             after_start=after_start, after_id=after_id, limit=query.limit + 1)
         return BookingPage([booking_from(r) for r in rows[: query.limit]], len(rows) > query.limit)
 
+    async def tenant_for_key(self, key_hash: bytes) -> UUID | None:
+        """The tenant of an unrevoked API key (the authentication path's one query)."""
+        row = await self._one(queries.TENANT_FOR_KEY, hash=key_hash)
+        return row["tenant_id"] if row else None
+
     async def read_availability(
         self, tenant_id: UUID, resource_ids: Sequence[UUID], window: TimeWindow
     ) -> dict[UUID, tuple[list[TimeWindow], int]]:
         rows = await self._all(queries.AVAILABILITY, tenant=tenant_id, ids=list(resource_ids),
                                start=window.start, end=window.end)
-        return {r.id: (windows_from(r.starts, r.ends), r.version) for r in rows}
+        return {r["id"]: (windows_from(r["starts"], r["ends"]), r["version"]) for r in rows}
 
 
 def _key(key: IdempotencyKey) -> dict[str, object]:

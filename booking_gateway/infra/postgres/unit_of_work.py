@@ -6,9 +6,8 @@ from types import TracebackType
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Executable, Result, text
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncTransaction
+import asyncpg
+from asyncpg.transaction import Transaction
 
 from booking_gateway.domain.idempotency import IdempotencyKey, StoredOutcome
 from booking_gateway.domain.model import Booking
@@ -25,33 +24,35 @@ from booking_gateway.infra.postgres.rows import (
     sqlstate,
     windows_from,
 )
+from booking_gateway.infra.postgres.sql import SQL
 
-_FOR_UPDATE = text(
+_FOR_UPDATE = SQL(
     f"SELECT {BOOKING_COLUMNS} FROM bookings WHERE id = :id AND tenant_id = :tenant FOR UPDATE")
-_UPDATE = text("""
+_UPDATE = SQL("""
 UPDATE bookings SET during = tstzrange(:start, :end, '[)'), status = :status, version = :version,
                     updated_at = :updated_at
 WHERE id = :id
 """)
-_BUMP = text("""
+_BUMP = SQL("""
 UPDATE resources SET availability_version = availability_version + 1 WHERE id = :id
 RETURNING availability_version
 """)
 
 
 class PostgresUnitOfWork:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
-        self._tx: AsyncTransaction | None = None
+        self._tx: Transaction | None = None
         self._committed = False
 
     async def __aenter__(self) -> PostgresUnitOfWork:
-        self._tx = await self._conn.begin()
+        self._tx = self._conn.transaction()
+        await self._tx.start()
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
-        if self._tx is not None and self._tx.is_active and not self._committed:
+        if self._tx is not None and not self._committed:
             await self._tx.rollback()
 
     async def commit(self) -> None:
@@ -59,50 +60,49 @@ class PostgresUnitOfWork:
         await self._tx.commit()
         self._committed = True
 
-    async def _execute(self, statement: Executable, params: dict[str, Any]) -> Result[Any]:
-        """Execute; a deadlock or serialization failure becomes :class:`StoreContention`."""
+    async def _fetchrow(self, statement: SQL, params: dict[str, Any]) -> Any:
+        """One row (or None); a deadlock or serialization failure becomes :class:`StoreContention`."""
         try:
-            return await self._conn.execute(statement, params)
-        except DBAPIError as err:
+            return await self._conn.fetchrow(statement.text, *statement.args(params))
+        except asyncpg.PostgresError as err:
             if sqlstate(err) in (DEADLOCK_DETECTED, SERIALIZATION_FAILURE):
                 raise StoreContention(f"transaction aborted by PostgreSQL ({sqlstate(err)})") from err
             raise
 
     async def booking_for_update(self, tenant_id: UUID, booking_id: UUID) -> Booking | None:
-        row = (await self._execute(_FOR_UPDATE, {"id": booking_id, "tenant": tenant_id})).one_or_none()
+        row = await self._fetchrow(_FOR_UPDATE, {"id": booking_id, "tenant": tenant_id})
         return booking_from(row) if row else None
 
     async def find_outcome(self, key: IdempotencyKey) -> StoredOutcome | None:
-        row = (await self._execute(queries.FIND_OUTCOME, _key(key))).one_or_none()
+        row = await self._fetchrow(queries.FIND_OUTCOME, _key(key))
         return outcome_from(row) if row else None
 
     async def overlapping(self, resource_id: UUID, window: TimeWindow,
                           excluding: UUID) -> tuple[TimeWindow, ...]:
-        row = (await self._execute(queries.OVERLAPPING, {
-            "resource": resource_id, "start": window.start, "end": window.end,
-            "excluding": excluding})).one()
-        return tuple(windows_from(row.starts, row.ends))
+        row = await self._fetchrow(queries.OVERLAPPING, {
+            "resource": resource_id, "start": window.start, "end": window.end, "excluding": excluding})
+        return tuple(windows_from(row["starts"], row["ends"]))
 
     async def update_booking(self, booking: Booking) -> None:
         try:
-            await self._execute(_UPDATE, {
+            await self._fetchrow(_UPDATE, {
                 "id": booking.id, "start": booking.window.start, "end": booking.window.end,
                 "status": booking.status.value, "version": booking.version,
                 "updated_at": booking.updated_at})
-        except DBAPIError as err:
+        except asyncpg.PostgresError as err:
             if sqlstate(err) == EXCLUSION_VIOLATION:
                 raise OverlapViolation(f"booking {booking.id} overlaps a confirmed booking") from err
             raise
 
     async def bump_availability_version(self, resource_id: UUID) -> int:
-        return int((await self._execute(_BUMP, {"id": resource_id})).scalar_one())
+        return int((await self._fetchrow(_BUMP, {"id": resource_id}))["availability_version"])
 
     async def store_outcome(self, key: IdempotencyKey, outcome: StoredOutcome) -> bool:
-        row = (await self._execute(queries.RECORD_OUTCOME, {
+        row = await self._fetchrow(queries.RECORD_OUTCOME, {
             **_key(key), "hash": outcome.request_hash, "kind": outcome.kind.value,
             "object_id": outcome.object_id, "starts": [w.start for w in outcome.conflicts],
-            "ends": [w.end for w in outcome.conflicts]})).one()
-        return bool(row.stored)
+            "ends": [w.end for w in outcome.conflicts]})
+        return bool(row["stored"])
 
 
 def _key(key: IdempotencyKey) -> dict[str, object]:
