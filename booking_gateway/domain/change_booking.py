@@ -113,6 +113,10 @@ async def reschedule_booking(deps: Deps, cmd: RescheduleBooking) -> Outcome[Book
         return await replay(key, request_hash, prior, load)
     current = await deps.store.get_booking(cmd.tenant_id, cmd.booking_id)
     if (refusal := _refusal(current, cmd) or _not_movable(current)) is not None:
+        # The refusal may be the work of a request with this very key (a double click) that
+        # committed since the fast path above: answer as it did, not VERSION_CONFLICT.
+        if (prior := await deps.store.find_outcome(key)) is not None:
+            return await replay(key, request_hash, prior, load)
         return Outcome(error=refusal)
     assert current is not None
 
