@@ -1,0 +1,396 @@
+"""The benchmark suite: anchors and the gateway side by side, in one run, with ratios.
+
+    python -m benchmarks.run                 # ~3 minutes: every scenario, 10 s each
+    python -m benchmarks.run --seconds 3     # quicker, noisier
+    python -m benchmarks.run --smoke         # seconds: proves the harness works (used by the tests)
+
+Needs the PostgreSQL and Redis of the test suite (BOOKING_TEST_DATABASE_URL, BOOKING_TEST_REDIS_URL)
+and, for numbers worth quoting, wrk (``apt-get install wrk``); without wrk a Python load generator
+stands in and the table says so. Each run creates its own database and drops it afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import psutil
+
+from benchmarks import scenarios
+from benchmarks.loadgen import run_load
+
+ROOT = Path(__file__).resolve().parents[1]
+WRK_DIR = Path(__file__).parent / "wrk"
+ADMIN_URL = os.environ.get("BOOKING_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("BOOKING_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@dataclass
+class Result:
+    name: str
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    counts: dict[str, int] = field(default_factory=dict)
+    cpu_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def decisions_rate(self) -> float:
+        return (self.counts.get("ok", 0) + self.counts.get("slot_unavailable", 0)) / self.seconds
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def server(args: list[str], env: dict[str, str], port: int, health: str) -> Iterator[subprocess.Popen[bytes]]:
+    out = tempfile.NamedTemporaryFile(prefix="bench-server-", suffix=".log", delete=False)  # noqa: SIM115
+    process = subprocess.Popen(args, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{args[2:5]} exited: {Path(out.name).read_text()[-2000:]}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}{health}", timeout=1).status_code < 500:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{args} did not start: {Path(out.name).read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        Path(out.name).unlink(missing_ok=True)
+
+
+def uvicorn(app: str, port: int, workers: int = 2) -> list[str]:
+    return [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--workers", str(workers),
+            "--log-level", "warning", "--no-access-log"]
+
+
+def gateway(port: int, workers: int = 2) -> list[str]:
+    return [sys.executable, "-m", "booking_gateway", "serve", "--port", str(port), "--workers", str(workers)]
+
+
+class Load:
+    """wrk when installed (the numbers worth quoting), else the Python stand-in."""
+
+    def __init__(self, seconds: float, connections: int, force_python: bool = False) -> None:
+        self.seconds = seconds
+        self.connections = connections
+        self.wrk = None if force_python else shutil.which("wrk")
+
+    @property
+    def label(self) -> str:
+        return "wrk" if self.wrk else "python loadgen (smoke only: not the load generator to quote)"
+
+    def run(self, name: str, url: str, scenario: str, env: dict[str, str], connections: int | None = None,
+            warmup: float = 1.0, procs: dict[str, list[psutil.Process]] | None = None) -> Result:
+        conns = connections or self.connections
+        if warmup:
+            self._run(url, scenario, {**env, "BASE_EPOCH": str(int(env.get("BASE_EPOCH", "0")) - 10**7)},
+                      conns, warmup)
+        before = _cpu(procs or {})
+        result = self._run(url, scenario, env, conns, self.seconds)
+        after = _cpu(procs or {})
+        result.name = name
+        result.cpu_ms = {k: v * 1000 for k, v in _cpu_spent(before, after).items()}
+        log(f"{name}: {result.rate:,.0f}/s p50 {result.p50_ms:.1f} ms p99 {result.p99_ms:.1f} ms {result.counts}")
+        return result
+
+    def _run(self, url: str, scenario: str, env: dict[str, str], connections: int, seconds: float) -> Result:
+        if self.wrk:
+            out = subprocess.run(
+                [self.wrk, "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
+                 "-s", str(WRK_DIR / f"{scenario}.lua"), url],
+                env={**os.environ, **env, "WRK_DIR": str(WRK_DIR)}, capture_output=True, text=True, check=True)
+            line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT "))
+            data = json.loads(line[len("RESULT "):])
+            counts = {k: data[k] for k in ("ok", "slot_unavailable", "contended", "other_error", "http_error")}
+            counts["socket_errors"] = data["socket_errors"]
+            return Result(scenario, data["requests"], data["seconds"], data["p50_ms"], data["p99_ms"], counts)
+        body = scenarios.factory(scenario, env)
+        headers = {"Content-Type": "application/json"}
+        if env.get("API_KEY"):
+            headers["Authorization"] = f"Bearer {env['API_KEY']}"
+        loaded = asyncio.run(run_load(url, headers, body, connections, seconds))
+        return Result(scenario, loaded.requests, loaded.seconds, loaded.percentile(50), loaded.percentile(99),
+                      {**loaded.counts, "socket_errors": loaded.socket_errors})
+
+
+def _cpu(procs: dict[str, list[psutil.Process]]) -> dict[str, dict[int, float]]:
+    """CPU seconds so far, per process of each group (a process that exits drops out)."""
+    seen: dict[str, dict[int, float]] = {}
+    for name, group in procs.items():
+        seen[name] = {}
+        for p in group:
+            try:
+                t = p.cpu_times()
+            except psutil.Error:
+                continue
+            seen[name][p.pid] = t.user + t.system
+    return seen
+
+
+def _cpu_spent(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
+    return {name: sum(cpu - before[name].get(pid, 0.0) for pid, cpu in pids.items())
+            for name, pids in after.items()}
+
+
+def processes(gateway_process: subprocess.Popen[bytes]) -> dict[str, list[psutil.Process]]:
+    parent = psutil.Process(gateway_process.pid)
+    by_name: dict[str, list[psutil.Process]] = {"gateway": [parent, *parent.children(recursive=True)],
+                                                "postgres": [], "redis": []}
+    for p in psutil.process_iter(["name"]):
+        name = p.info["name"] or ""
+        if name.startswith("postgres"):
+            by_name["postgres"].append(p)
+        elif name.startswith(("redis-server", "valkey-server")):
+            by_name["redis"].append(p)
+    return by_name
+
+
+# --- setup ------------------------------------------------------------------------------------
+
+async def create_database() -> tuple[str, str]:
+    name = f"bg_bench_{time.strftime('%Y%m%d%H%M%S')}_{secrets.token_hex(3)}"
+    conn = await asyncpg.connect(ADMIN_URL)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return name, urlunsplit(urlsplit(ADMIN_URL)._replace(path=f"/{name}"))
+
+
+async def drop_database(name: str) -> None:
+    conn = await asyncpg.connect(ADMIN_URL)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def cli(*args: str, env: dict[str, str]) -> str:
+    return subprocess.run([sys.executable, "-m", "booking_gateway", *args], env={**os.environ, **env},
+                          capture_output=True, text=True, check=True, cwd=ROOT).stdout
+
+
+def seed(url: str, key: str, base: int, resources: int) -> dict[str, str]:
+    """Resources for the scenarios, made through the gateway's own API."""
+    headers = {"Authorization": f"Bearer {key}"}
+    create = "mutation($i: CreateResourceInput!) { createResource(input: $i) { resource { id } } }"
+    book = "mutation($i: BookSlotInput!) { bookSlot(input: $i) { booking { id } } }"
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
+        def resource(name: str) -> str:
+            data = client.post("/graphql", json={"query": create, "variables": {
+                "i": {"clientMutationId": f"seed-{name}", "name": name}}}).json()
+            return str(data["data"]["createResource"]["resource"]["id"])
+
+        ids = [resource(f"room {i}") for i in range(resources)]
+        week = resource("week room")
+        for i in range(60):  # a busy week: 60 bookings of 45 minutes
+            start = base + i * 10080
+            client.post("/graphql", json={"query": book, "variables": {"i": {
+                "clientMutationId": f"seed-week-{i}", "resourceId": week,
+                "start": scenarios.iso(start), "end": scenarios.iso(start + 2700)}}})
+        hot = resource("hot room")
+        hot_no_lock = resource("hot room, constraint alone")
+    ids_file = Path(tempfile.mkstemp(prefix="bench-ids-", suffix=".txt")[1])
+    ids_file.write_text("\n".join(ids) + "\n")
+    return {"IDS_FILE": str(ids_file), "WEEK_RESOURCE": week, "HOT_RESOURCE": hot, "HOT_NO_LOCK": hot_no_lock}
+
+
+INSERT_SQL = ("WITH n AS (SELECT nextval('bench_slot') AS v) INSERT INTO bench_excl (resource_id, during) "
+              "SELECT (v % 100)::int, tstzrange(to_timestamp(v * 60), to_timestamp(v * 60 + 30)) FROM n")
+
+
+async def _execute(db_url: str, sql: str) -> None:
+    conn = await asyncpg.connect(db_url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def pg_insert_anchor(db_url: str, seconds: float, clients: int) -> Result:
+    """PostgreSQL's own rate of inserts into an exclusion-constrained table (pgbench, or asyncpg)."""
+    asyncio.run(_execute(db_url, """
+        CREATE EXTENSION IF NOT EXISTS btree_gist;
+        CREATE TABLE bench_excl (id bigserial PRIMARY KEY, resource_id int NOT NULL, during tstzrange NOT NULL,
+                                 EXCLUDE USING gist (resource_id WITH =, during WITH &&));
+        CREATE SEQUENCE bench_slot"""))
+    pgbench = shutil.which("pgbench")
+    if not pgbench:
+        return asyncio.run(_asyncpg_inserts(db_url, seconds, clients))
+    with tempfile.NamedTemporaryFile("w", suffix=".sql") as script:
+        script.write(INSERT_SQL + ";\n")
+        script.flush()
+        parts = urlsplit(db_url)
+        out = subprocess.run([pgbench, "-n", "-M", "prepared", "-c", str(clients), "-j", "2", "-T",
+                              str(max(1, round(seconds))), "-f", script.name, "-h", parts.hostname or "127.0.0.1",
+                              "-p", str(parts.port or 5432), "-U", parts.username or "postgres",
+                              parts.path.lstrip("/")], capture_output=True, text=True, check=True)
+    tps = next(float(x.split("=")[1].split()[0]) for x in out.stdout.splitlines() if x.startswith("tps"))
+    latency = next((float(x.split("=")[1].split()[0]) for x in out.stdout.splitlines()
+                    if x.startswith("latency average")), 0.0)
+    return Result("postgres inserts (pgbench)", round(tps * seconds), seconds, latency, 0.0)
+
+
+async def _asyncpg_inserts(db_url: str, seconds: float, clients: int) -> Result:
+    pool = await asyncpg.create_pool(db_url, min_size=clients, max_size=clients)
+    done = 0
+    deadline = time.monotonic() + seconds
+
+    async def worker() -> None:
+        nonlocal done
+        async with pool.acquire() as c:
+            while time.monotonic() < deadline:
+                await c.execute(INSERT_SQL)
+                done += 1
+
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    await pool.close()
+    return Result("postgres inserts (asyncpg)", done, seconds, 0.0, 0.0)
+
+
+async def overlap_count(db_url: str) -> int:
+    conn = await asyncpg.connect(db_url)
+    try:
+        return int(await conn.fetchval(
+            "SELECT count(*) FROM bookings a JOIN bookings b ON a.resource_id = b.resource_id AND a.id < b.id "
+            "AND a.during && b.during WHERE a.status = 'confirmed' AND b.status = 'confirmed'"))
+    finally:
+        await conn.close()
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=10.0, help="duration of each measured run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2, help="gateway and anchor worker processes")
+    parser.add_argument("--smoke", action="store_true", help="1-second runs, Python load generator")
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.seconds = 1.0
+    load = Load(args.seconds, args.connections, force_python=args.smoke)
+    log(f"load generator: {load.label}; {args.seconds:g} s per run, {args.connections} connections")
+
+    results: dict[str, Result] = {}
+    name, db_url = asyncio.run(create_database())
+    try:
+        for label, app in (("strawberry hello, stock", "benchmarks.anchors.hello:stock"),
+                           ("strawberry hello, cached", "benchmarks.anchors.hello:cached")):
+            port = free_port()
+            with server(uvicorn(app, port, args.workers), {}, port, "/"):
+                results[label] = load.run(label, f"http://127.0.0.1:{port}/", "hello", {})
+        results["postgres"] = pg_insert_anchor(db_url, args.seconds, 16)
+        log(f"postgres inserts: {results['postgres'].rate:,.0f}/s")
+
+        env = {"BOOKING_DATABASE_URL": db_url, "BOOKING_REDIS_URL": REDIS_URL, "BOOKING_LOG_LEVEL": "WARNING",
+               "BOOKING_REDIS_PREFIX": f"bench-{secrets.token_hex(3)}", "BOOKING_ENV": "production"}
+        cli("migrate", env=env)
+        key = cli("tenant", "create", "bench", env=env).strip().splitlines()[-1].split()[-1]
+        base = int(time.time()) // 86400 * 86400 + 30 * 86400
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/graphql"
+        with server(gateway(port, args.workers), env, port, "/healthz") as gw:
+            data = seed(f"http://127.0.0.1:{port}", key, base, 100)
+            procs = processes(gw)
+            common = {"API_KEY": key, "BASE_EPOCH": str(base), **data}
+            results["typename"] = load.run("gateway { __typename }", url, "typename", common)
+            results["book"] = load.run("bookSlot uncontended", url, "book_uncontended",
+                                       {**common, "BASE_EPOCH": str(base + 3650 * 86400)}, procs=procs)
+            results["hot"] = load.run("bookSlot hot resource", url, "book_hot",
+                                      {**common, "BASE_EPOCH": str(base + 20 * 365 * 86400)})
+            results["week"] = load.run("availability, 1 week", url, "availability_week", common, warmup=1.0)
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/graphql"
+        unsafe = {**env, "BOOKING_UNSAFE_NO_LOCK": "1", "BOOKING_ENV": "development"}
+        with server(gateway(port, args.workers), unsafe, port, "/healthz"):
+            results["hot_no_lock"] = load.run(
+                "bookSlot hot, no Redis lock", url, "book_hot",
+                {**common, "HOT_RESOURCE": data["HOT_NO_LOCK"], "BASE_EPOCH": str(base + 40 * 365 * 86400)})
+        overlaps = asyncio.run(overlap_count(db_url))
+        Path(data["IDS_FILE"]).unlink(missing_ok=True)
+    finally:
+        asyncio.run(drop_database(name))
+
+    print(report(results, overlaps, load.label))
+    if args.json:
+        args.json.write_text(json.dumps({k: vars(v) for k, v in results.items()} | {"overlaps": overlaps}, indent=2))
+    return 0
+
+
+def report(r: dict[str, Result], overlaps: int, generator: str) -> str:
+    stock, cached, book = r["strawberry hello, stock"].rate, r["strawberry hello, cached"].rate, r["book"].rate
+    rows = [(v.name, f"{v.rate:,.0f}", f"{v.p50_ms:.1f}", f"{v.p99_ms:.1f}", f"{v.rate / stock:.2f}x",
+             f"{v.rate / cached:.2f}x", ", ".join(f"{k} {n}" for k, n in v.counts.items() if n))
+            for v in r.values()]
+    widths = [max(len(str(row[i])) for row in [*rows, HEADER]) for i in range(len(HEADER))]
+    lines = [f"Load generator: {generator}", "",
+             "  ".join(h.ljust(w) for h, w in zip(HEADER, widths, strict=True)),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    hot, nolock = r["hot"], r["hot_no_lock"]
+    cpu = r["book"].cpu_ms
+    bookings = max(1, r["book"].counts.get("ok", 0))
+    lines += ["", "Targets (ratios from this run):",
+              _target("authenticated { __typename } vs cached hello", r["typename"].rate / cached, 1.0),
+              _target("bookSlot/s uncontended vs stock hello", book / stock, 0.75),
+              _target("hot decisions/s vs uncontended bookings/s", hot.decisions_rate / book, 1.0),
+              f"  hot resource p99: {hot.p99_ms:.1f} ms (target < 100 ms); without the lock: "
+              f"p99 {nolock.p99_ms:.1f} ms, {nolock.decisions_rate:,.0f} decisions/s",
+              _target("1-week availability/s vs stock hello", r["week"].rate / stock, 1.0),
+              f"  bookings/s as a fraction of PostgreSQL's own insert rate: {book / r['postgres'].rate:.2f}",
+              "  CPU per booking: " + ", ".join(f"{k} {v / bookings:.2f} ms" for k, v in cpu.items()),
+              f"  5xx answers: {sum(v.counts.get('http_error', 0) for v in r.values())}; "
+              f"overlapping confirmed bookings afterwards: {overlaps}"]
+    return "\n".join(lines)
+
+
+HEADER = ("scenario", "req/s", "p50 ms", "p99 ms", "vs stock", "vs cached", "answers")
+
+
+def _target(label: str, ratio: float, target: float) -> str:
+    return f"  {label}: {ratio:.2f}x (target >= {target:.2f}x) {'MET' if ratio >= target else 'NOT MET'}"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

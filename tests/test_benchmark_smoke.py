@@ -1,0 +1,20 @@
+"""The benchmark harness runs end to end (1-second runs; the numbers are not asserted)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_benchmark_suite_runs_and_prints_the_table_and_targets() -> None:
+    out = subprocess.run([sys.executable, "-m", "benchmarks.run", "--smoke"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    for row in ("strawberry hello, stock", "strawberry hello, cached", "postgres inserts", "gateway { __typename }",
+                "bookSlot uncontended", "bookSlot hot resource", "availability, 1 week", "bookSlot hot, no Redis lock"):
+        assert row in out.stdout, row
+    assert "Targets (ratios from this run):" in out.stdout
+    assert "overlapping confirmed bookings afterwards: 0" in out.stdout
