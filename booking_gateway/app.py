@@ -15,6 +15,8 @@ from datetime import timedelta
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
 from booking_gateway.domain.outcome import Deps
@@ -28,6 +30,7 @@ from booking_gateway.infra.postgres.store import PostgresBookingStore
 from booking_gateway.infra.redis.events import RedisEventPublisher
 from booking_gateway.infra.redis.range_lock import RedisRangeLock
 from booking_gateway.infra.settings import Settings, SettingsError, load_settings
+from booking_gateway.live.hub import HubConfig, LiveHub, availability_reader
 from booking_gateway.schema.build import build_schema
 from booking_gateway.web.health import healthz, readyz
 from booking_gateway.web.view import GatewayGraphQL
@@ -54,6 +57,7 @@ class Gateway:
     lock: RedisRangeLock = field(init=False)
     deps: Deps = field(init=False)
     authenticator: KeyAuthenticator = field(init=False)
+    live: LiveHub = field(init=False)
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -77,6 +81,11 @@ class Gateway:
                          events=RedisEventPublisher(self.redis, prefix=s.redis_prefix),
                          clock=SystemClock(), limits=limits)
         self.authenticator = KeyAuthenticator(store.tenant_for_key, ttl_seconds=s.key_cache_ttl_ms / 1000)
+        self.live = LiveHub(s.redis_url, availability_reader(self.deps), prefix=s.redis_prefix,
+                            config=HubConfig(coalesce_s=s.live_coalesce_ms / 1000,
+                                             buffer_per_resource=s.live_buffer_per_resource,
+                                             read_concurrency=s.live_read_concurrency,
+                                             backoff_max_s=s.live_reconnect_max_ms / 1000))
 
     async def check_database(self) -> None:
         await self.database.ping()
@@ -84,7 +93,12 @@ class Gateway:
     async def check_redis(self) -> bool:
         return await self.lock.ping()
 
+    def start(self) -> None:
+        """Start what runs in the background: the live hub's Redis subscriber."""
+        self.live.start()
+
     async def stop(self) -> None:
+        await self.live.stop()
         await self.lock.aclose()
         await self.redis.aclose()
         await self.database.close()
@@ -101,10 +115,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
         allow_queries_via_get=False,
         deps=gateway.deps,
         authenticator=gateway.authenticator,
+        live=gateway.live,
+        keep_alive=settings.ws_keepalive_ms > 0,
+        keep_alive_interval=settings.ws_keepalive_ms / 1000,
+        connection_init_wait_timeout=timedelta(milliseconds=settings.ws_init_timeout_ms),
+        max_subscriptions_per_connection=settings.ws_max_subscriptions,
+        allowed_origins=settings.allowed_origin_list,
     )
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        # On SIGTERM uvicorn first closes every WebSocket (code 1012) and lets in-flight HTTP
+        # requests finish; only then does this stop the hub and close the pools.
+        gateway.start()
         try:
             yield
         finally:
@@ -117,6 +140,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz(gateway.check_database, gateway.check_redis)),
         ],
+        middleware=[Middleware(CORSMiddleware, allow_origins=list(settings.allowed_origin_list),
+                               allow_methods=["GET", "POST"], max_age=600,
+                               allow_headers=["Authorization", "Content-Type", "X-Request-Id"])],
         lifespan=lifespan,
     )
     app.state.gateway = gateway

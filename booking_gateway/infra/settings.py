@@ -48,6 +48,28 @@ class Settings(BaseSettings):
     #: scratch database, this is the weakened build the torture tool's counter-proof runs against.
     unsafe_no_lock: bool = False
 
+    # --- live availability (subscriptions over WebSocket) and browsers ---
+    #: Browser origins allowed to call the API, comma-separated (``https://app.example.com``), or
+    #: ``*``. Used for CORS on HTTP and for the Origin check of WebSocket handshakes. Empty (the
+    #: default): no cross-origin browser access; same-origin pages and non-browser clients
+    #: (which send no Origin) are unaffected.
+    allowed_origins: str = ""
+    #: Subscriptions one WebSocket connection may hold at once.
+    ws_max_subscriptions: int = Field(default=20, ge=1, le=1000)
+    #: Interval of the server's keep-alive messages (graphql-transport-ws ``ping``, graphql-ws
+    #: ``ka``); 0 turns them off.
+    ws_keepalive_ms: int = Field(default=15_000, ge=0, le=600_000)
+    #: How long a new WebSocket may take to send ``connection_init``.
+    ws_init_timeout_ms: int = Field(default=10_000, ge=100, le=600_000)
+    #: How long the hub gathers a burst of changes of one resource before reading it once.
+    live_coalesce_ms: float = Field(default=5, ge=0, le=1000)
+    #: Events of one resource a subscription may have waiting; past it they fold into the latest.
+    live_buffer_per_resource: int = Field(default=16, ge=1, le=10_000)
+    #: Availability reads the hub runs at once (each holds a database connection).
+    live_read_concurrency: int = Field(default=4, ge=1, le=100)
+    #: Longest pause between attempts to re-establish the Redis subscriber connection.
+    live_reconnect_max_ms: int = Field(default=5000, ge=100, le=300_000)
+
     @field_validator("database_url")
     @classmethod
     def _postgres_url(cls, value: str | None) -> str | None:
@@ -67,6 +89,16 @@ class Settings(BaseSettings):
             raise ValueError("must look like redis://host:6379/0")
         return value
 
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in _split(value):
+            parts = urlsplit(origin)
+            if origin != "*" and (parts.scheme not in ("http", "https") or not parts.hostname
+                                  or parts.path not in ("", "/") or parts.query or parts.fragment):
+                raise ValueError(f"{origin!r} is not an origin like https://app.example.com (or *)")
+        return value
+
     @model_validator(mode="after")
     def _no_unsafe_production(self) -> Settings:
         if self.unsafe_no_lock and self.env is Environment.PRODUCTION:
@@ -81,6 +113,15 @@ class Settings(BaseSettings):
     @property
     def production(self) -> bool:
         return self.env is Environment.PRODUCTION
+
+    @property
+    def allowed_origin_list(self) -> tuple[str, ...]:
+        """``allowed_origins`` split, without trailing slashes."""
+        return tuple(o.rstrip("/") for o in _split(self.allowed_origins))
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def load_settings(**overrides: object) -> Settings:

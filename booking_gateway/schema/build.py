@@ -10,9 +10,11 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
 from booking_gateway.schema.errors import ERROR_TYPES
+from booking_gateway.schema.execution import SharedEventExecutionContext
 from booking_gateway.schema.mutation import Mutation
 from booking_gateway.schema.query import Query
 from booking_gateway.schema.scalars import DATETIME
+from booking_gateway.schema.subscription import Subscription
 from booking_gateway.schema.types import Booking, Resource
 
 HEADER = """\
@@ -22,7 +24,7 @@ HEADER = """\
 
 
 def build_schema(extensions: Sequence[type[SchemaExtension]] = (),
-                 subscription: type | None = None) -> strawberry.Schema:
+                 subscription: type | None = Subscription) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
@@ -30,6 +32,7 @@ def build_schema(extensions: Sequence[type[SchemaExtension]] = (),
         types=[Resource, Booking, *ERROR_TYPES],
         extensions=list(extensions),
         config=StrawberryConfig(scalar_map={datetime: DATETIME}),
+        execution_context_class=SharedEventExecutionContext,
     )
 
 

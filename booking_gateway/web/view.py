@@ -1,9 +1,16 @@
-"""The GraphQL endpoint: authenticates the API key and builds the per-request context."""
+"""The GraphQL endpoint: authenticates the API key and builds the per-request context.
+
+HTTP requests carry the key in ``Authorization: Bearer <key>``; WebSocket connections in the
+``connection_init`` payload (see :mod:`booking_gateway.web.websocket`). Browser origins are
+checked by Strawberry against ``allowed_origins`` before a WebSocket is accepted (a refused
+handshake is answered 403); CORS on HTTP is Starlette's middleware, wired in ``app.py``.
+"""
 
 from __future__ import annotations
 
 import secrets
 from typing import Any
+from uuid import UUID
 
 from cross_web import HTTPException
 from starlette.requests import Request
@@ -14,7 +21,13 @@ from strawberry.asgi import GraphQL
 
 from booking_gateway.domain.outcome import Deps
 from booking_gateway.infra.auth import KeyAuthenticator
+from booking_gateway.live.hub import LiveHub
 from booking_gateway.resolvers.context import Context
+from booking_gateway.resolvers.subscriptions import LiveContext
+from booking_gateway.web.websocket import LegacyWSHandler, TransportWSHandler
+
+#: The tenant of a WebSocket context until its connection_init is authenticated (no tenant has it).
+UNAUTHENTICATED = UUID(int=0)
 
 
 def bearer_token(header: str | None) -> str | None:
@@ -27,10 +40,15 @@ def bearer_token(header: str | None) -> str | None:
 class GatewayGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view, plus authentication by ``Authorization: Bearer <api key>``."""
 
-    def __init__(self, *args: Any, deps: Deps, authenticator: KeyAuthenticator, **kwargs: Any) -> None:
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
+    def __init__(self, *args: Any, deps: Deps, authenticator: KeyAuthenticator,
+                 live: LiveHub | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.deps = deps
         self.authenticator = authenticator
+        self.live = live
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -50,7 +68,8 @@ class GatewayGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         request_id = request.headers.get("x-request-id") or secrets.token_hex(8)
         if isinstance(request, WebSocket):
-            raise NotImplementedError("subscriptions are not served yet")
+            return LiveContext(tenant_id=UNAUTHENTICATED, deps=self.deps, request_id=request_id,
+                               request=request, live=self.live)
         token = bearer_token(request.headers.get("authorization"))
         if token is None:
             raise HTTPException(401, "missing API key: send the header 'Authorization: Bearer <api key>'")
@@ -58,6 +77,19 @@ class GatewayGraphQL(GraphQL[Context, None]):
         if tenant_id is None:
             raise HTTPException(401, "invalid or revoked API key")
         return Context(tenant_id=tenant_id, deps=self.deps, request_id=request_id, request=request)
+
+    async def authenticate_connection(self, context: Context, payload: object) -> str | None:
+        """Authenticate a WebSocket's connection_init payload; the reason for refusing it, or None."""
+        params = payload if isinstance(payload, dict) else {}
+        header = params.get("authorization", params.get("Authorization"))
+        token = bearer_token(header if isinstance(header, str) else None)
+        if token is None:
+            return 'missing API key: send connection_init with {"authorization": "Bearer <api key>"}'
+        tenant_id = await self.authenticator.tenant_for(token)
+        if tenant_id is None:
+            return "invalid or revoked API key"
+        context.tenant_id = tenant_id
+        return None
 
 
 _CODES = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",

@@ -1,0 +1,76 @@
+"""Subscription.availabilityChanged: check the request, listen, send a SNAPSHOT, then live events."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+from graphql import GraphQLError
+
+from booking_gateway.domain import queries as use_cases
+from booking_gateway.domain import rules
+from booking_gateway.domain.errors import DomainError, NotFound, ValidationFailed
+from booking_gateway.domain.ports import ChangeReason
+from booking_gateway.domain.time_window import TimeWindow
+from booking_gateway.live.hub import LiveHub
+from booking_gateway.live.routing import LiveEvent
+from booking_gateway.resolvers.context import Context
+from booking_gateway.resolvers.fields import window_of
+from booking_gateway.resolvers.graphql_errors import query_error
+from booking_gateway.schema.ids import expect_id, to_global_id
+from booking_gateway.schema.inputs import TimeWindowInput
+
+
+@dataclass
+class LiveContext(Context):
+    """The context of one WebSocket connection; ``tenant_id`` is set by its connection_init."""
+
+    live: LiveHub | None = None
+    #: The connection_init payload, as the WebSocket protocol handlers store it.
+    connection_params: dict[str, object] | None = None
+
+
+async def availability_changed(ctx: Context, resource_ids: Sequence[str],
+                               window: TimeWindowInput) -> AsyncIterator[LiveEvent]:
+    if not isinstance(ctx, LiveContext) or ctx.live is None:
+        raise GraphQLError("subscriptions are served over WebSocket (graphql-transport-ws or graphql-ws)",
+                           extensions={"code": "BAD_REQUEST"})
+    ids, checked = _checked(ctx, resource_ids, window)
+    async with ctx.live.listen(ctx.tenant_id, ids, checked) as listener:
+        # read after listening: a change committed from now on is either in it or sent after it
+        for event in await _snapshot(ctx, ids, checked):
+            listener.mailbox.sent(event)
+            yield event
+        async for event in listener.events():
+            yield event
+
+
+def _checked(ctx: Context, resource_ids: Sequence[str],
+             window: TimeWindowInput) -> tuple[list[UUID], TimeWindow]:
+    try:
+        ids: list[UUID] = []
+        for index, global_id in enumerate(resource_ids):
+            object_id = expect_id(global_id, "Resource", f"resourceIds[{index}]")
+            if object_id is None:
+                raise query_error(NotFound("Resource", None), f"no Resource with id {global_id} for this tenant")
+            ids.append(object_id)
+        ids = list(dict.fromkeys(ids))
+        if not ids or len(ids) > ctx.deps.limits.max_resources_per_query:
+            raise ValidationFailed("resourceIds", f"subscribe to 1 to {ctx.deps.limits.max_resources_per_query} "
+                                   f"resources, not {len(ids)}")
+        checked = window_of(window)
+        rules.check_availability_window(checked, ctx.deps.limits)
+    except DomainError as err:
+        raise query_error(err) from None
+    return ids, checked
+
+
+async def _snapshot(ctx: Context, ids: list[UUID], window: TimeWindow) -> list[LiveEvent]:
+    try:
+        found = await use_cases.availability(ctx.deps, ctx.tenant_id, ids, window)
+    except NotFound as err:
+        assert err.object_id is not None
+        raise query_error(err, f"no Resource with id {to_global_id('Resource', err.object_id)} "
+                               "for this tenant") from None
+    return [LiveEvent(a.resource_id, ChangeReason.SNAPSHOT, window, a) for a in found]
