@@ -55,6 +55,17 @@ def check_text(field: str, value: str | None, max_length: int, *, required: bool
         raise ValidationFailed(field, f"{field} is {len(value)} characters long; the maximum is {max_length}")
     if "\x00" in value:
         raise ValidationFailed(field, f"{field} must not contain NUL characters")
+    if not value.isascii() and _has_surrogate(value):
+        raise ValidationFailed(field, f"{field} is not valid Unicode text (it contains a lone surrogate)")
+
+
+def _has_surrogate(value: str) -> bool:
+    """A lone UTF-16 surrogate (JSON ``"\\ud800"`` decodes to one) cannot be stored as UTF-8."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def check_client_mutation_id(value: str) -> None:

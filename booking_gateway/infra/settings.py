@@ -119,6 +119,13 @@ class Settings(BaseSettings):
         """``allowed_origins`` split, without trailing slashes."""
         return tuple(o.rstrip("/") for o in _split(self.allowed_origins))
 
+    # --- per-tenant rate limiting (a token bucket per tenant in Redis) ---
+    #: Requests per second each tenant may make, sustained, across every gateway process;
+    #: 0 turns rate limiting off. Over the limit a request gets HTTP 429 with ``Retry-After``.
+    rate_limit_per_s: int = Field(default=100, ge=0, le=1_000_000)
+    #: Requests a tenant may make at once after a quiet spell (the bucket's size).
+    rate_limit_burst: int = Field(default=200, ge=1, le=1_000_000)
+
 
 def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
