@@ -174,9 +174,19 @@ def export_schema(
 
 
 @app.command()
-def reconcile() -> None:
+def reconcile(
+    prometheus: Annotated[bool, typer.Option(
+        "--prometheus", help="Print the overlap count as Prometheus metrics instead, and exit 0 "
+        "whenever it could be counted (alert on booking_overlapping_pairs > 0).")] = False,
+    pushgateway: Annotated[str | None, typer.Option(
+        help="Push the metrics to this Prometheus Pushgateway (job booking-gateway-reconcile); "
+        "exits 0 whenever they were pushed.")] = None,
+) -> None:
     """Find overlapping confirmed bookings; exit 1 if there are any, 0 if none."""
     settings = _settings()
+    if prometheus or pushgateway:
+        _reconcile_metrics(settings, prometheus, pushgateway)
+        return
     with _urls(settings) as resolved:
         overlaps = asyncio.run(_find_overlaps(resolved))
     for o in overlaps:
@@ -185,6 +195,31 @@ def reconcile() -> None:
                    f"booking={o.second_id} [{o.second_start.isoformat()}, {o.second_end.isoformat()})")
     typer.echo(f"overlapping confirmed booking pairs: {len(overlaps)}")
     raise typer.Exit(1 if overlaps else 0)
+
+
+def _reconcile_metrics(settings: Settings, show: bool, pushgateway: str | None) -> None:
+    """``reconcile`` as a periodic job's metric: the count is the news, not the exit status."""
+    from booking_gateway.infra.postgres.engine import create_engine
+    from booking_gateway.infra.postgres.reconcile import count_overlaps, prometheus_text, push_overlaps
+
+    async def count(url: str) -> int:
+        engine = create_engine(url, pool_size=1, max_overflow=0)
+        try:
+            return await count_overlaps(engine)
+        finally:
+            await engine.dispose()
+
+    with _urls(settings) as resolved:
+        assert resolved.database_url is not None
+        overlaps = asyncio.run(count(resolved.database_url))
+    if pushgateway:
+        try:
+            push_overlaps(pushgateway, overlaps)
+        except OSError as err:
+            typer.echo(f"error: could not push to {pushgateway}: {err}", err=True)
+            raise typer.Exit(2) from None
+    if show:
+        typer.echo(prometheus_text(overlaps), nl=False)
 
 
 def _admin(action: Callable[[AsyncEngine, str], Awaitable[T]], argument: str) -> T:
