@@ -21,7 +21,7 @@ class LoadResult:
     seconds: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=lambda: {
-        "ok": 0, "slot_unavailable": 0, "contended": 0, "other_error": 0, "http_error": 0})
+        "ok": 0, "slot_unavailable": 0, "contended": 0, "other_error": 0, "http_error": 0, "http_5xx": 0})
     socket_errors: int = 0
 
     def percentile(self, p: float) -> float:
@@ -32,6 +32,8 @@ class LoadResult:
 
 
 def classify(status: int, body: bytes) -> str:
+    if status >= 500:
+        return "http_5xx"
     if status != 200:
         return "http_error"
     if b'"SLOT_UNAVAILABLE"' in body:

@@ -29,13 +29,19 @@ from booking_gateway.infra.postgres.engine import create_engine
 from booking_gateway.infra.postgres.store import PostgresBookingStore
 from booking_gateway.infra.redis.events import RedisEventPublisher
 from booking_gateway.infra.redis.range_lock import RedisRangeLock
+from booking_gateway.infra.redis.rate_limit import RedisRateLimiter
 from booking_gateway.infra.settings import Settings, SettingsError, load_settings
 from booking_gateway.live.hub import HubConfig, LiveHub, availability_reader
 from booking_gateway.schema.build import build_schema
+from booking_gateway.web.documents import DocumentLimits
 from booking_gateway.web.health import healthz, readyz
+from booking_gateway.web.http_graphql import EdgeLimits, GraphQLOverHTTP
 from booking_gateway.web.view import GatewayGraphQL
 
 log = logging.getLogger(__name__)
+
+#: Redis connections per process; each in-flight lock, rate-limit or publish call holds one.
+REDIS_MAX_CONNECTIONS = 128
 
 
 class NoLock:
@@ -58,6 +64,7 @@ class Gateway:
     deps: Deps = field(init=False)
     authenticator: KeyAuthenticator = field(init=False)
     live: LiveHub = field(init=False)
+    rate_limiter: RedisRateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -68,9 +75,13 @@ class Gateway:
         self.engine = create_engine(s.database_url, pool_size=1, max_overflow=2)
         self.database = Database(s.database_url, max_size=s.db_pool_size + s.db_pool_overflow)
         store = PostgresBookingStore(self.database)
-        self.redis = aioredis.from_url(s.redis_url, socket_connect_timeout=1.0, socket_timeout=2.0,
-                                       health_check_interval=10)
+        # A blocking pool: past max_connections a command waits briefly for a free connection
+        # instead of failing (which the lock would read as "Redis unreachable").
+        self.redis = aioredis.Redis.from_pool(aioredis.BlockingConnectionPool.from_url(
+            s.redis_url, max_connections=REDIS_MAX_CONNECTIONS, timeout=1.0, socket_connect_timeout=1.0,
+            socket_timeout=2.0, health_check_interval=10))  # from_pool: closing the client closes the pool
         self.lock = RedisRangeLock.from_settings(self.redis, s)
+        self.rate_limiter = RedisRateLimiter.from_settings(self.redis, s)
         limits = Limits(max_booking=timedelta(days=s.max_booking_days),
                         max_availability_window=timedelta(days=s.max_availability_days))
         lock: RangeLock = self.lock
@@ -109,8 +120,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """The ASGI app (``uvicorn --factory booking_gateway.app:create_app``)."""
     settings = settings or load_settings()
     gateway = Gateway(settings)
+    schema = build_schema()
     view = GatewayGraphQL(
-        build_schema(),
+        schema,
         graphql_ide=None if settings.production else "graphiql",
         allow_queries_via_get=False,
         deps=gateway.deps,
@@ -133,12 +145,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await gateway.stop()
 
+    http = GraphQLOverHTTP(
+        schema, gateway.deps, gateway.authenticator.tenant_for, fallback=view,
+        documents=DocumentLimits(max_tokens=settings.max_tokens, max_depth=settings.max_query_depth,
+                                 max_aliases=settings.max_aliases, introspection=settings.introspection_enabled),
+        edge=EdgeLimits(max_body_bytes=settings.max_body_bytes, max_batch=settings.max_batch,
+                        request_timeout_s=settings.request_timeout_ms / 1000),
+        rate_limiter=gateway.rate_limiter)
+
     app = Starlette(
         routes=[
-            Route("/graphql", view, methods=["GET", "POST"]),
+            Route("/graphql", http, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
             WebSocketRoute("/graphql", view),
             Route("/healthz", healthz),
-            Route("/readyz", readyz(gateway.check_database, gateway.check_redis)),
+            Route("/readyz", readyz(gateway.check_database, gateway.check_redis,
+                                    rate_limit=lambda: gateway.rate_limiter.status)),
         ],
         middleware=[Middleware(CORSMiddleware, allow_origins=list(settings.allowed_origin_list),
                                allow_methods=["GET", "POST"], max_age=600,

@@ -6,9 +6,11 @@ function setup(thread)
   threads[#threads + 1] = thread
 end
 
-counts = {ok = 0, slot_unavailable = 0, contended = 0, other_error = 0, http_error = 0}
+counts = {ok = 0, slot_unavailable = 0, contended = 0, other_error = 0, http_error = 0, http_5xx = 0}
 function response(status, headers, body)
-  if status ~= 200 then
+  if status >= 500 then
+    counts.http_5xx = counts.http_5xx + 1
+  elseif status ~= 200 then
     counts.http_error = counts.http_error + 1
   elseif string.find(body, '"SLOT_UNAVAILABLE"', 1, true) then
     counts.slot_unavailable = counts.slot_unavailable + 1
@@ -22,18 +24,19 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local total = {ok = 0, slot_unavailable = 0, contended = 0, other_error = 0, http_error = 0}
+  local total = {ok = 0, slot_unavailable = 0, contended = 0, other_error = 0, http_error = 0, http_5xx = 0}
   for _, t in ipairs(threads) do
     local c = t:get("counts")
     for k, v in pairs(c) do total[k] = total[k] + v end
   end
   io.write(string.format(
     'RESULT {"requests":%d,"seconds":%.3f,"p50_ms":%.3f,"p90_ms":%.3f,"p99_ms":%.3f,"max_ms":%.3f,' ..
-    '"socket_errors":%d,"ok":%d,"slot_unavailable":%d,"contended":%d,"other_error":%d,"http_error":%d}\n',
+    '"socket_errors":%d,"ok":%d,"slot_unavailable":%d,"contended":%d,"other_error":%d,"http_error":%d,' ..
+    '"http_5xx":%d}\n',
     summary.requests, summary.duration / 1e6, latency:percentile(50) / 1e3, latency:percentile(90) / 1e3,
     latency:percentile(99) / 1e3, latency.max / 1e3,
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    total.ok, total.slot_unavailable, total.contended, total.other_error, total.http_error))
+    total.ok, total.slot_unavailable, total.contended, total.other_error, total.http_error, total.http_5xx))
 end
 
 function graphql_post(query, variables_json)

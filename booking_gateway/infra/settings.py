@@ -126,6 +126,28 @@ class Settings(BaseSettings):
     #: Requests a tenant may make at once after a quiet spell (the bucket's size).
     rate_limit_burst: int = Field(default=200, ge=1, le=1_000_000)
 
+    # --- the HTTP edge: limits that protect the server from hostile or clumsy clients ---
+    #: Largest request body; above it the answer is HTTP 413.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
+    #: Deepest selection nesting an operation may have.
+    max_query_depth: int = Field(default=10, ge=1, le=100)
+    #: Most aliases an operation may use (aliases multiply the work of one request).
+    max_aliases: int = Field(default=30, ge=0, le=10_000)
+    #: Most lexical tokens a document may have (bounds the parser's work).
+    max_tokens: int = Field(default=2000, ge=50, le=1_000_000)
+    #: Most operations in one batched HTTP request; 0 (the default) refuses batches.
+    max_batch: int = Field(default=0, ge=0, le=100)
+    #: How long one HTTP request may run before it is answered with a timeout error.
+    request_timeout_ms: int = Field(default=15_000, ge=100, le=600_000)
+    #: Introspection (``__schema``, ``__type``): default on in development, off in production.
+    introspection: bool | None = None
+    #: One log line per HTTP request (uvicorn's access log).
+    access_log: bool = False
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.introspection if self.introspection is not None else not self.production
+
 
 def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
@@ -137,7 +159,17 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as err:
         first = err.errors()[0]
-        name = "BOOKING_" + str(first["loc"][0]).upper() if first["loc"] else "BOOKING_*"
-        raise SettingsError(
-            f"{name}={first.get('input')!r} is invalid: {first['msg']}"
-        ) from None
+        if not first["loc"]:  # a rule across settings: its message names the variables
+            raise SettingsError(first["msg"].removeprefix("Value error, ")) from None
+        name = "BOOKING_" + str(first["loc"][0]).upper()
+        value = first.get("input")
+        if name.endswith("_URL") and isinstance(value, str):
+            value = _without_password(value)
+        raise SettingsError(f"{name}={value!r} is invalid: {first['msg']}") from None
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()

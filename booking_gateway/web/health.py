@@ -19,17 +19,20 @@ async def healthz(_: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-def readyz(database: Callable[[], Awaitable[None]],
-           redis: Callable[[], Awaitable[bool]]) -> Callable[[Request], Awaitable[JSONResponse]]:
+def readyz(database: Callable[[], Awaitable[None]], redis: Callable[[], Awaitable[bool]], *,
+           rate_limit: Callable[[], str] | None = None) -> Callable[[Request], Awaitable[JSONResponse]]:
     """PostgreSQL unreachable: 503 (nothing can be booked). Redis unreachable: 200 "degraded"
-    (bookings continue without the range lock, kept correct by the exclusion constraint)."""
+    (bookings continue without the range lock, kept correct by the exclusion constraint, and
+    the rate limiter lets requests through: it fails open)."""
 
     async def endpoint(_: Request) -> JSONResponse:
         postgres = await _probe("postgres", database)
         redis_ok = await _probe("redis", _truthy(redis))
         status = "unavailable" if postgres != "ok" else ("ok" if redis_ok == "ok" else "degraded")
-        body = {"status": status, "postgres": postgres,
-                "redis": redis_ok}
+        body = {"status": status, "postgres": postgres, "redis": redis_ok}
+        if rate_limit is not None:
+            limiter = rate_limit()
+            body["rate_limit"] = "degraded: failing open" if limiter == "degraded" else limiter
         return JSONResponse(body, status_code=503 if status == "unavailable" else 200)
 
     return endpoint

@@ -35,4 +35,4 @@ def test_health_and_readiness(two_gateways: list[GatewayProcess]) -> None:
     assert httpx.get(f"{two_gateways[0].url}/healthz").json() == {"status": "ok"}
     ready = httpx.get(f"{two_gateways[0].url}/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ok", "postgres": "ok", "redis": "ok"}
+    assert ready.json() == {"status": "ok", "postgres": "ok", "redis": "ok", "rate_limit": "ok"}

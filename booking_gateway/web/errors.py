@@ -1,0 +1,49 @@
+"""What clients see of errors: expected ones as they are, unexpected ones masked.
+
+An unexpected exception becomes "internal error" with the request id; the full exception
+(traceback, SQL, driver) goes to the log under that id, never to the client.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from graphql import GraphQLError
+
+from booking_gateway.domain.errors import DomainError
+
+log = logging.getLogger("booking_gateway.errors")
+
+_CODES = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
+          413: "REQUEST_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE", 429: "RATE_LIMITED", 504: "TIMEOUT"}
+
+
+def is_expected(error: GraphQLError) -> bool:
+    """Errors the gateway raised on purpose, or graphql-core's own (syntax, validation, coercion)."""
+    original = error.original_error
+    return original is None or isinstance(original, (GraphQLError, DomainError))
+
+
+def masked(error: GraphQLError, request_id: str) -> dict[str, Any]:
+    """The error as the client sees it."""
+    if is_expected(error):
+        return dict(error.formatted)
+    log.error("request %s: unexpected error at %s", request_id, ".".join(map(str, error.path or ())),
+              exc_info=error.original_error)
+    body: dict[str, Any] = {"message": f"internal error; quote request id {request_id} to the operator",
+                            "extensions": {"code": "INTERNAL", "requestId": request_id}}
+    if error.path:
+        body["path"] = error.path
+    if error.locations:
+        body["locations"] = [loc.formatted for loc in error.locations]
+    return body
+
+
+def error_body(status: int, message: str, request_id: str | None = None) -> bytes:
+    """A refusal before execution, in the GraphQL response shape clients already parse."""
+    extensions: dict[str, Any] = {"code": _CODES.get(status, "ERROR")}
+    if request_id:
+        extensions["requestId"] = request_id
+    return orjson.dumps({"errors": [{"message": message, "extensions": extensions}]})

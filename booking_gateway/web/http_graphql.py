@@ -1,0 +1,218 @@
+"""POST /graphql: the request path, kept lean because every request pays for it.
+
+In order: method, content type (415), body size (413), API key (401), rate limit (429),
+JSON (400), batching (off unless enabled), then a cached, validated document and one
+execution under a time limit. Expected failures are answered as GraphQL errors;
+unexpected ones are masked (see :mod:`booking_gateway.web.errors`). WebSocket
+subscriptions and the GraphiQL page stay with Strawberry's view (``fallback``).
+
+It executes through graphql-core directly rather than ``Schema.execute``: the schema,
+types and resolvers are Strawberry's, but the per-request extension machinery is not
+needed once documents are prepared once (see ``benchmarks/``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from inspect import isawaitable
+from typing import Any, Protocol, cast
+from uuid import UUID
+
+import orjson
+import strawberry
+from graphql import ExecutionResult, OperationType, execute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.execution import optimized_is_awaitable
+from strawberry.schema._graphql_core import execution_context_class_kwargs
+
+from booking_gateway.domain.outcome import Deps
+from booking_gateway.resolvers.context import Context
+from booking_gateway.web.documents import DocumentCache, DocumentLimits
+from booking_gateway.web.errors import error_body, masked
+
+log = logging.getLogger(__name__)
+
+JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+class Decision(Protocol):
+    @property
+    def allowed(self) -> bool: ...
+
+    @property
+    def retry_after_s(self) -> float: ...
+
+
+class RateLimiter(Protocol):
+    @property
+    def enabled(self) -> bool: ...
+
+    async def check(self, tenant_id: UUID) -> Decision: ...
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeLimits:
+    max_body_bytes: int = 1_048_576
+    max_batch: int = 0
+    request_timeout_s: float = 15.0
+
+
+class GraphQLOverHTTP:
+    def __init__(self, schema: strawberry.Schema, deps: Deps,
+                 tenant_for: Callable[[str], Awaitable[UUID | None]], *,
+                 documents: DocumentLimits, edge: EdgeLimits, fallback: ASGIApp,
+                 rate_limiter: RateLimiter | None = None) -> None:
+        self._schema = schema._schema  # graphql-core's schema, built by Strawberry
+        self._executor = execution_context_class_kwargs(schema.execution_context_class)
+        self._deps = deps
+        self._tenant_for = tenant_for
+        self._documents = DocumentCache(self._schema, documents)
+        self._edge = edge
+        self._fallback = fallback
+        self._limiter = rate_limiter if rate_limiter is not None and rate_limiter.enabled else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] == "GET":
+            await self._fallback(scope, receive, send)  # WebSocket, GraphiQL, GET refusals
+            return
+        headers = dict(scope["headers"])
+        request_id = _request_id(headers.get(b"x-request-id"))
+        status, body, extra = await self._answer(scope, receive, headers, request_id)
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [*JSON_HEADERS, (b"content-length", str(len(body)).encode()),
+                                (b"x-request-id", request_id.encode()), *extra]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _answer(self, scope: Scope, receive: Receive, headers: dict[bytes, bytes],
+                      request_id: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        if scope["method"] != "POST":
+            return 405, error_body(405, "use POST for GraphQL requests (GET serves GraphiQL)"), [
+                (b"allow", b"GET, POST")]
+        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        if content_type != b"application/json":
+            return 415, error_body(415, "send the request as Content-Type: application/json"), []
+        raw = await _read_body(receive, headers, self._edge.max_body_bytes)
+        if raw is None:
+            return 413, error_body(413, f"the request body is larger than {self._edge.max_body_bytes} "
+                                        "bytes (limit BOOKING_MAX_BODY_BYTES)"), []
+        token = _bearer(headers.get(b"authorization"))
+        if token is None:
+            return 401, error_body(401, "missing API key: send the header 'Authorization: Bearer <api key>'"), [
+                (b"www-authenticate", b'Bearer realm="booking-gateway"')]
+        tenant_id = await self._tenant_for(token)
+        if tenant_id is None:
+            return 401, error_body(401, "invalid or revoked API key"), [
+                (b"www-authenticate", b'Bearer realm="booking-gateway"')]
+        if self._limiter is not None:
+            decision = await self._limiter.check(tenant_id)
+            if not decision.allowed:
+                seconds = max(1, -int(-decision.retry_after_s // 1))
+                return 429, error_body(429, f"rate limit of this tenant exceeded; retry in {seconds} s"), [
+                    (b"retry-after", str(seconds).encode())]
+        try:
+            payload = orjson.loads(raw)
+        except orjson.JSONDecodeError as err:
+            return 400, error_body(400, f"the body is not valid JSON: {err}"), []
+        context = Context(tenant_id=tenant_id, deps=self._deps, request_id=request_id)
+        if isinstance(payload, list):
+            return await self._batch(payload, context)
+        status, result = await self._one(payload, context)
+        return status, orjson.dumps(result), []
+
+    async def _batch(self, payload: list[Any], context: Context) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        if self._edge.max_batch == 0:
+            return 400, error_body(400, "batched operations are disabled (BOOKING_MAX_BATCH)"), []
+        if not payload or len(payload) > self._edge.max_batch:
+            return 400, error_body(400, f"a batch holds 1 to {self._edge.max_batch} operations "
+                                        f"(limit BOOKING_MAX_BATCH); this one has {len(payload)}"), []
+        results = [(await self._one(item, context))[1] for item in payload]
+        return 200, orjson.dumps(results), []
+
+    async def _one(self, payload: object, context: Context) -> tuple[int, dict[str, Any]]:
+        request = _operation(payload)
+        if isinstance(request, str):
+            return 400, orjson.loads(error_body(400, request))
+        query, variables, operation_name = request
+        prepared = self._documents.prepare(query)
+        if prepared.document is None:
+            return 200, {"errors": [e.formatted for e in prepared.errors]}
+        kind = prepared.operation_type(operation_name)
+        if kind is None:
+            return 200, {"errors": [{"message": "unknown operationName, or several operations and no "
+                                                "operationName", "extensions": {"code": "BAD_REQUEST"}}]}
+        if kind is OperationType.SUBSCRIPTION:
+            return 400, orjson.loads(error_body(400, "subscriptions are served over WebSocket at /graphql "
+                                                     "(graphql-transport-ws or graphql-ws)"))
+        try:
+            async with asyncio.timeout(self._edge.request_timeout_s):
+                result = await self._execute(prepared.document, variables, operation_name, context)
+        except TimeoutError:
+            log.warning("request %s timed out after %.1f s", context.request_id, self._edge.request_timeout_s)
+            return 504, orjson.loads(error_body(
+                504, f"the request took longer than {self._edge.request_timeout_s:g} s "
+                     "(limit BOOKING_REQUEST_TIMEOUT_MS); a mutation may or may not have been applied: "
+                     "retry it with the same clientMutationId", context.request_id))
+        body: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            body["errors"] = [masked(e, context.request_id) for e in result.errors]
+        return 200, body
+
+    async def _execute(self, document: Any, variables: dict[str, Any] | None, operation_name: str | None,
+                       context: Context) -> ExecutionResult:
+        result = execute(self._schema, document, context_value=context, variable_values=variables,
+                         operation_name=operation_name, is_awaitable=cast(Any, optimized_is_awaitable),
+                         **self._executor)
+        return await result if isawaitable(result) else result
+
+
+def _operation(payload: object) -> tuple[str, dict[str, Any] | None, str | None] | str:
+    """(query, variables, operationName), or what is wrong with the request."""
+    if not isinstance(payload, dict):
+        return "the body must be a JSON object with a 'query'"
+    query = payload.get("query")
+    if not isinstance(query, str) or not query.strip():
+        return "the request has no 'query' string"
+    variables = payload.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        return "'variables' must be a JSON object"
+    name = payload.get("operationName")
+    if name is not None and not isinstance(name, str):
+        return "'operationName' must be a string"
+    return query, variables, name
+
+
+async def _read_body(receive: Receive, headers: dict[bytes, bytes], limit: int) -> bytes | None:
+    """The body, or None once it is longer than ``limit`` (checked before reading it all)."""
+    declared = headers.get(b"content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message: Message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _bearer(header: bytes | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, token = header.decode("latin-1").partition(" ")
+    token = token.strip()
+    return token or None if scheme.lower() == "bearer" else None
+
+
+def _request_id(header: bytes | None) -> str:
+    if header and len(header) <= 64 and header.replace(b"-", b"").isalnum():
+        return header.decode()
+    return secrets.token_hex(8)
+
