@@ -44,7 +44,8 @@ class RedisSubscriber:
                  on_connected: Callable[[], None], *, ping_interval_s: float = 5.0,
                  barrier_timeout_s: float = 2.0, backoff_initial_s: float = 0.1,
                  backoff_max_s: float = 5.0) -> None:
-        self._pool = ConnectionPool.from_url(url, socket_connect_timeout=2.0, socket_timeout=5.0,
+        # no socket_timeout: reads time out by themselves (PING), writes fail with the connection
+        self._pool = ConnectionPool.from_url(url, socket_connect_timeout=2.0, socket_timeout=None,
                                              retry=Retry(NoBackoff(), 0))
         self._on_message = on_message
         self._on_connected = on_connected
@@ -61,12 +62,14 @@ class RedisSubscriber:
         self._session_tasks: set[asyncio.Task[None]] = set()
         #: Connections established so far (1 after the first).
         self.connections = 0
+        self._ready = False
         self._failures = 0
         self._down_since = time.monotonic()
 
     @property
     def connected(self) -> bool:
-        return self._connection is not None
+        """Connected, with every wanted channel subscribed (since the last on_connected)."""
+        return self._ready
 
     @property
     def channels(self) -> frozenset[str]:
@@ -150,12 +153,15 @@ class RedisSubscriber:
                 for task in done:
                     task.result()
             finally:
+                # the writer also stops on this (asyncio.wait_for in redis-py can swallow a cancel)
+                self._connection, self._ready = None, False
+                self._dirty.set()
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
         finally:
             ready.cancel()
-            self._connection = None
+            self._connection, self._ready = None, False
             self._release_barriers()
             await connection.disconnect(nowait=True)
 
@@ -168,11 +174,14 @@ class RedisSubscriber:
                         "re-established" if self.connections > 1 else "established",
                         time.monotonic() - self._down_since, self._failures, len(self._subscribed))
         self._failures = 0
+        self._ready = True
         self._on_connected()
 
     async def _write(self, connection: AbstractConnection) -> None:
         while True:
             await self._dirty.wait()
+            if self._connection is not connection:
+                return
             self._dirty.clear()
             wanted = set(self._wanted)
             for command, names in (("SUBSCRIBE", sorted(wanted - self._subscribed)),
