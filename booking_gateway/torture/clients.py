@@ -165,10 +165,9 @@ class Operations:
         op, data = self.new_op(kind, data)
         for _ in range(self.settings.attempts):
             twins = 2 if rng.random() < self.settings.double_click else 1
-            targets = rng.sample(list(gateways), min(twins, len(gateways))) if twins > 1 else \
-                [rng.choice(list(gateways))]
-            if twins > len(targets):
-                targets = targets * twins
+            # a double click goes to two gateways when there are two (a load balancer's doing)
+            targets = (rng.sample(list(gateways), 2) if twins == 2 and len(gateways) > 1
+                       else [rng.choice(list(gateways))] * twins)
             sent = await asyncio.gather(*(self.attempt(op, kind, data, g, client, clicks=twins)
                                           for g in targets))
             pause = self._retry_pause(sent)
