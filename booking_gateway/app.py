@@ -7,7 +7,7 @@ closes them in ``stop`` (the app's lifespan).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -48,7 +48,8 @@ class NoLock:
     """The weakened build's lock (``BOOKING_UNSAFE_NO_LOCK``): holds nothing."""
 
     @asynccontextmanager
-    async def hold(self, space: ConflictSpace) -> AsyncIterator[Lease]:
+    async def hold(self, space: ConflictSpace, *,
+                   still_wanted: Callable[[], Awaitable[bool]] | None = None) -> AsyncIterator[Lease]:
         yield Lease(held=False)
 
 

@@ -17,7 +17,9 @@ from booking_gateway.domain.ports import (
     ChangeReason,
     Claim,
     ConflictSpace,
+    LockAbandoned,
     NewBooking,
+    Precheck,
     Rejected,
     StoreContention,
 )
@@ -42,33 +44,32 @@ async def book_slot(deps: Deps, cmd: BookSlot) -> Outcome[Booking]:
     key = IdempotencyKey(cmd.tenant_id, Mutation.BOOK_SLOT, cmd.client_mutation_id)
     request_hash = fingerprint(Mutation.BOOK_SLOT, resource=cmd.resource_id, window=window,
                                reference=cmd.reference, note=cmd.note)
-    load = partial(deps.store.get_booking, cmd.tenant_id)
 
     # 2 + 4. idempotency fast path, ownership and the optimistic pre-check, in one read
     pre = await deps.store.precheck_booking(key, request_hash, cmd.resource_id, window)
-    if pre.prior is not None:
-        return await replay(key, request_hash, pre.prior, load)
-    if not pre.resource_found:
-        return Outcome(error=NotFound("Resource", cmd.resource_id))
-    if pre.conflicts:
-        if pre.rejection_recorded:
-            return Outcome(error=SlotUnavailable(pre.conflicts))
-        # a concurrent request with the same key stored its outcome first: answer as it did
-        prior = await deps.store.find_outcome(key)
-        if prior is not None:
-            return await replay(key, request_hash, prior, load)
-        return Outcome(error=SlotUnavailable(pre.conflicts))
+    if (answer := await _settled(deps, key, request_hash, pre, cmd)) is not None:
+        return answer
+
+    async def still_free() -> bool:
+        """While waiting for the lock: has the window been taken (or the key answered) meanwhile?"""
+        nonlocal pre
+        pre = await deps.store.precheck_booking(key, request_hash, cmd.resource_id, window)
+        return pre.prior is None and not pre.conflicts
 
     # 3 + 5 + 6 + 7. hold the conflict space, commit, publish, release
     space = ConflictSpace.of(cmd.tenant_id, Claim(cmd.resource_id, window))
     new = NewBooking(uuid4(), cmd.tenant_id, cmd.resource_id, window, cmd.reference, cmd.note)
     try:
-        async with deps.lock.hold(space):
+        async with deps.lock.hold(space, still_wanted=still_free):
             result = await deps.store.commit_booking(key, request_hash, new)
             if isinstance(result, Booked):
                 await deps.events.publish(AvailabilityChanged(
                     cmd.tenant_id, cmd.resource_id, ChangeReason.BOOKED, window,
                     result.availability_version))
+    except LockAbandoned:
+        answer = await _settled(deps, key, request_hash, pre, cmd)
+        assert answer is not None, "the lock is abandoned only for a settled pre-check"
+        return answer
     except Contended as err:
         return Outcome(error=err)
     except StoreContention:
@@ -78,4 +79,23 @@ async def book_slot(deps: Deps, cmd: BookSlot) -> Outcome[Booking]:
         return Outcome(value=result.booking)
     if isinstance(result, Rejected):
         return Outcome(error=SlotUnavailable(result.conflicts))
-    return await replay(key, request_hash, result.prior, load)
+    return await replay(key, request_hash, result.prior, partial(deps.store.get_booking, cmd.tenant_id))
+
+
+async def _settled(deps: Deps, key: IdempotencyKey, request_hash: bytes, pre: Precheck,
+                   cmd: BookSlot) -> Outcome[Booking] | None:
+    """The answer a pre-check already decides (a replay, NOT_FOUND, SLOT_UNAVAILABLE), or None."""
+    load = partial(deps.store.get_booking, cmd.tenant_id)
+    if pre.prior is not None:
+        return await replay(key, request_hash, pre.prior, load)
+    if not pre.resource_found:
+        return Outcome(error=NotFound("Resource", cmd.resource_id))
+    if not pre.conflicts:
+        return None
+    if pre.rejection_recorded:
+        return Outcome(error=SlotUnavailable(pre.conflicts))
+    # a concurrent request with the same key stored its outcome first: answer as it did
+    prior = await deps.store.find_outcome(key)
+    if prior is not None:
+        return await replay(key, request_hash, prior, load)
+    return Outcome(error=SlotUnavailable(pre.conflicts))

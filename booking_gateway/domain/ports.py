@@ -7,7 +7,7 @@ two database round trips (:meth:`BookingStore.precheck_booking` and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,12 +55,19 @@ class Lease:
     fencing_tokens: tuple[int, ...] = ()
 
 
+class LockAbandoned(Exception):
+    """Raised by :meth:`RangeLock.hold` when ``still_wanted`` said the caller gave up waiting."""
+
+
 class RangeLock(Protocol):
-    def hold(self, space: ConflictSpace) -> AbstractAsyncContextManager[Lease]:
+    def hold(self, space: ConflictSpace, *,
+             still_wanted: Callable[[], Awaitable[bool]] | None = None) -> AbstractAsyncContextManager[Lease]:
         """Hold every claim of ``space`` for the body, waiting a bounded time.
 
         Raises :class:`~booking_gateway.domain.errors.Contended` when overlapping holders
-        keep a claim past the wait. When the lock service is unreachable it yields an
+        keep a claim past the wait. Between attempts it asks ``still_wanted`` (if given) and
+        raises :class:`LockAbandoned` on False, so a waiter whose window was taken meanwhile
+        is answered at once instead of at the end of the wait. When the lock service is unreachable it yields an
         unheld lease instead of failing: the database constraint keeps the promise, the
         lock only makes contention cheap. Entries expire by themselves, so a crashed
         holder never blocks a window for longer than the lock TTL.

@@ -28,6 +28,7 @@ from booking_gateway.domain.ports import (
     ConflictSpace,
     EventPublisher,
     Lease,
+    LockAbandoned,
     NewBooking,
     OverlapViolation,
     Precheck,
@@ -77,14 +78,23 @@ class FakeRangeLock(RangeLock):
         self.requests: list[ConflictSpace] = []
         self.held: list[ConflictSpace] = []
         self.released: list[ConflictSpace] = []
+        self.still_wanted: list[Callable[[], Awaitable[bool]] | None] = []
+        #: Rounds of "refused, ask still_wanted, retry" to play before granting.
+        self.waits_before_grant = 0
         self._fence = 0
 
-    def hold(self, space: ConflictSpace) -> AbstractAsyncContextManager[Lease]:
-        return self._hold(space)
+    def hold(self, space: ConflictSpace, *,
+             still_wanted: Callable[[], Awaitable[bool]] | None = None) -> AbstractAsyncContextManager[Lease]:
+        self.still_wanted.append(still_wanted)
+        return self._hold(space, still_wanted)
 
     @asynccontextmanager
-    async def _hold(self, space: ConflictSpace) -> AsyncIterator[Lease]:
+    async def _hold(self, space: ConflictSpace,
+                    still_wanted: Callable[[], Awaitable[bool]] | None) -> AsyncIterator[Lease]:
         self.requests.append(space)
+        for _ in range(self.waits_before_grant):
+            if still_wanted is not None and not await still_wanted():
+                raise LockAbandoned()
         if self.degraded:
             yield Lease(held=False)
             return

@@ -370,3 +370,32 @@ async def test_a_cancelled_booking_does_not_block_the_window() -> None:
     result = await book_slot(fakes.deps, cmd(room))
 
     assert result.value is not None
+
+
+async def test_a_waiter_whose_window_is_taken_meanwhile_is_answered_without_the_lock() -> None:
+    fakes, room = setup()
+    fakes.lock.waits_before_grant = 1  # refused once: the use case re-checks before retrying
+
+    def then_a_rival_books() -> None:  # between the first pre-check and the re-check
+        fakes.store.before("precheck_booking", lambda: fakes.store.add_booking(room, window(9.5, 10.5)))
+
+    fakes.store.before("precheck_booking", then_a_rival_books)
+
+    result = await book_slot(fakes.deps, cmd(room))
+
+    assert isinstance(result.error, SlotUnavailable)
+    assert result.error.conflicts == (window(9.5, 10.5),)
+    assert fakes.lock.held == []
+    assert "commit_booking" not in fakes.store.calls
+    assert fakes.store.outcomes[key()].kind is OutcomeKind.SLOT_UNAVAILABLE
+    assert fakes.events.events == []
+
+
+async def test_a_waiter_whose_window_stays_free_books_after_the_wait() -> None:
+    fakes, room = setup()
+    fakes.lock.waits_before_grant = 3
+
+    result = await book_slot(fakes.deps, cmd(room))
+
+    assert result.value is not None
+    assert fakes.store.calls.count("precheck_booking") == 4  # the first, then one per wait

@@ -27,6 +27,7 @@ import orjson
 from booking_gateway.domain.errors import ValidationFailed
 from booking_gateway.domain.ports import AvailabilityChanged, ChangeReason, EventPublisher
 from booking_gateway.domain.time_window import TimeWindow, format_instant
+from booking_gateway.infra.redis import outbox
 from booking_gateway.infra.redis.keys import channel_for
 
 if TYPE_CHECKING:
@@ -106,6 +107,8 @@ class RedisEventPublisher:
         channel = channel_for(self._prefix, event.tenant_id, event.resource_id)
         try:
             payload = encode_event(event)
+            if outbox.defer(channel, payload):  # goes out with the range lock's release
+                return
             async with asyncio.timeout(self._timeout_s):
                 await self._client.publish(channel, payload)
         except Exception as err:  # best effort by contract: the booking is already committed

@@ -38,7 +38,8 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from booking_gateway.domain.errors import Contended
-from booking_gateway.domain.ports import Claim, ConflictSpace, Lease, RangeLock
+from booking_gateway.domain.ports import Claim, ConflictSpace, Lease, LockAbandoned, RangeLock
+from booking_gateway.infra.redis import outbox
 from booking_gateway.infra.redis.keys import fence_key, lock_key
 
 if TYPE_CHECKING:
@@ -113,6 +114,10 @@ class RedisLease(Lease):
 
     token: str = ""
     entries: tuple[LockEntry, ...] = ()
+
+
+class _Abandoned(Exception):
+    """The caller no longer wants the lock (its window was taken meanwhile)."""
 
 
 class _Refused(Exception):
@@ -207,23 +212,28 @@ class RedisRangeLock:
     # --- the port ---------------------------------------------------------------------------
 
     @asynccontextmanager
-    async def hold(self, space: ConflictSpace) -> AsyncIterator[Lease]:
+    async def hold(self, space: ConflictSpace, *,
+                   still_wanted: Callable[[], Awaitable[bool]] | None = None) -> AsyncIterator[Lease]:
         """Hold every claim of ``space`` (in its order) for the body; release in ``finally``.
 
         Raises :class:`Contended` when a claim stays blocked past the wait (claims already
-        taken are released first). Yields ``Lease(held=False)`` when Redis is unreachable.
+        taken are released first), and :class:`LockAbandoned` when ``still_wanted``, asked
+        between attempts, says the caller no longer needs the lock. Yields
+        ``Lease(held=False)`` when Redis is unreachable. Availability changes published in
+        the body go out with the release, in the same round trip.
         """
-        lease = await self._acquire(space)
+        lease = await self._acquire(space, still_wanted)
         if not isinstance(lease, RedisLease):
             yield lease
             return
         keep_alive = _KeepAlive(self, lease, self._ttl_ms / 3000) if self._auto_extend else None
-        try:
-            yield lease
-        finally:
-            if keep_alive is not None:
-                keep_alive.stop()
-            await self._release(lease.token, lease.entries)
+        with outbox.collecting() as publications:
+            try:
+                yield lease
+            finally:
+                if keep_alive is not None:
+                    keep_alive.stop()
+                await self._release(lease.token, lease.entries, publications)
 
     async def extend(self, lease: Lease) -> bool:
         """Push the expiry of every entry of ``lease`` to now + TTL.
@@ -238,7 +248,8 @@ class RedisRangeLock:
 
     # --- acquire ----------------------------------------------------------------------------
 
-    async def _acquire(self, space: ConflictSpace) -> Lease:
+    async def _acquire(self, space: ConflictSpace,
+                       still_wanted: Callable[[], Awaitable[bool]] | None = None) -> Lease:
         if not space.claims:
             return Lease(held=True)
         if self._degraded:
@@ -251,10 +262,13 @@ class RedisRangeLock:
         fences: list[int] = []
         try:
             for entry in entries:
-                fences.append(await self._take(token, entry, deadline))
+                fences.append(await self._take(token, entry, deadline, still_wanted))
         except _Refused as refused:
             await self._release(token, entries[: len(fences)])
             raise Contended(retry_after_ms(refused.hint_ms)) from None
+        except _Abandoned:
+            await self._release(token, entries[: len(fences)])
+            raise LockAbandoned() from None
         except (RedisError, OSError) as err:
             self._record_failure(err)
             # The failed call may have landed (a timeout): release it too, without delaying the
@@ -274,7 +288,8 @@ class RedisRangeLock:
             epoch_us(claim.window.end),
         )
 
-    async def _take(self, token: str, entry: LockEntry, deadline: float) -> int:
+    async def _take(self, token: str, entry: LockEntry, deadline: float,
+                    still_wanted: Callable[[], Awaitable[bool]] | None = None) -> int:
         """One claim: the fencing token, after retries while overlapping entries block it."""
         attempt = 0
         while True:
@@ -291,21 +306,27 @@ class RedisRangeLock:
                 raise _Refused(value)
             delay = backoff_ms(attempt, rand=self._rand(), hint_ms=value, remaining_ms=remaining_ms)
             await self._sleep(delay / 1000)
+            if still_wanted is not None and not await still_wanted():
+                raise _Abandoned()
             attempt += 1
 
     # --- release and extend -----------------------------------------------------------------
 
-    async def _release(self, token: str, entries: Sequence[LockEntry]) -> None:
-        """Remove the hold's own entries; failures are logged, never raised (entries expire)."""
+    async def _release(self, token: str, entries: Sequence[LockEntry],
+                       publications: Sequence[outbox.Publication] = ()) -> None:
+        """Remove the hold's own entries (the first also publishes ``publications``); failures
+        are logged, never raised (entries expire)."""
         if len(entries) == 1:
-            await self._release_one(token, entries[0])
+            await self._release_one(token, entries[0], publications)
         elif entries:
-            await asyncio.gather(*(self._release_one(token, e) for e in entries))
+            await asyncio.gather(*(self._release_one(token, e, publications if i == 0 else ())
+                                   for i, e in enumerate(entries)))
 
-    async def _release_one(self, token: str, entry: LockEntry) -> None:
+    async def _release_one(self, token: str, entry: LockEntry,
+                           publications: Sequence[outbox.Publication] = ()) -> None:
         try:
             await self._call(self._release_script, [entry.lock_key],
-                             [token, entry.start_us, entry.end_us])
+                             [token, entry.start_us, entry.end_us, *(p for pair in publications for p in pair)])
         except (RedisError, OSError) as err:
             self._record_failure(err, during="release")
 
@@ -318,7 +339,7 @@ class RedisRangeLock:
             return False
         return int(reply) == 1
 
-    async def _call(self, script: AsyncScript, keys: list[str], args: list[int | str]) -> Any:
+    async def _call(self, script: AsyncScript, keys: list[str], args: Sequence[int | str | bytes]) -> Any:
         async with asyncio.timeout(self._timeout_s):
             return await script(keys=keys, args=args, client=self._client)
 

@@ -1,0 +1,102 @@
+"""The range lock's two economies: a waiter re-checks instead of waiting out a taken window,
+and the changes a holder publishes go out with its release, in one round trip."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from redis.asyncio import Redis
+
+from booking_gateway.domain.ports import (
+    AvailabilityChanged,
+    ChangeReason,
+    Claim,
+    ConflictSpace,
+    LockAbandoned,
+)
+from booking_gateway.domain.time_window import TimeWindow
+from booking_gateway.infra.redis.events import RedisEventPublisher, decode_event
+from booking_gateway.infra.redis.keys import channel_for, lock_key
+from booking_gateway.infra.redis.range_lock import RedisRangeLock
+from tests.integration.redis_fixtures import delete_prefixed, redis_client, unique_prefix
+
+T0 = datetime(2027, 9, 1, 9, tzinfo=UTC)
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[Redis]:
+    async with redis_client() as c:
+        yield c
+
+
+@pytest.fixture
+async def prefix(client: Redis) -> AsyncIterator[str]:
+    p = unique_prefix()
+    yield p
+    await delete_prefixed(client, p)
+
+
+def space(tenant: uuid.UUID, resource: uuid.UUID, start_h: float, end_h: float) -> ConflictSpace:
+    return ConflictSpace.of(tenant, Claim(resource, TimeWindow(T0 + timedelta(hours=start_h),
+                                                               T0 + timedelta(hours=end_h))))
+
+
+async def test_a_waiter_that_no_longer_wants_the_lock_gives_up_at_once(client: Redis, prefix: str) -> None:
+    lock = RedisRangeLock(client, prefix=prefix, wait_ms=5000, ttl_ms=10_000)
+    tenant, room = uuid.uuid4(), uuid.uuid4()
+    asked = 0
+
+    async def still_wanted() -> bool:
+        nonlocal asked
+        asked += 1
+        return asked < 3
+
+    async with lock.hold(space(tenant, room, 9, 10)):
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(LockAbandoned):
+            async with lock.hold(space(tenant, room, 9.5, 11), still_wanted=still_wanted):
+                pytest.fail("the waiter must not get the lock while the holder holds it")
+        waited = asyncio.get_running_loop().time() - started
+    assert asked == 3
+    assert waited < 1.0, "it gave up long before the 5 s wait"
+    assert await client.zcard(lock_key(prefix, tenant, room)) == 0, "nothing of the waiter is left"
+
+
+async def test_publications_go_out_with_the_release(client: Redis, prefix: str) -> None:
+    lock = RedisRangeLock(client, prefix=prefix)
+    publisher = RedisEventPublisher(client, prefix=prefix)
+    tenant, room = uuid.uuid4(), uuid.uuid4()
+    event = AvailabilityChanged(tenant, room, ChangeReason.BOOKED,
+                                TimeWindow(T0, T0 + timedelta(hours=1)), 7)
+    async with redis_client() as listener_client:
+        pubsub = listener_client.pubsub()
+        await pubsub.subscribe(channel_for(prefix, tenant, room))
+        assert (await pubsub.get_message(timeout=1))["type"] == "subscribe"  # type: ignore[index]
+        async with lock.hold(space(tenant, room, 9, 10)):
+            await publisher.publish(event)
+            early = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.2)
+            assert early is None, "held: the change waits for the release"
+        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=2)
+        assert message is not None
+        assert decode_event(message["data"]) == event
+        await pubsub.aclose()
+    assert await client.zcard(lock_key(prefix, tenant, room)) == 0
+
+
+async def test_without_a_held_lock_publications_go_out_at_once(client: Redis, prefix: str) -> None:
+    publisher = RedisEventPublisher(client, prefix=prefix)
+    tenant, room = uuid.uuid4(), uuid.uuid4()
+    event = AvailabilityChanged(tenant, room, ChangeReason.CANCELLED, TimeWindow(T0, T0 + timedelta(hours=1)), 2)
+    async with redis_client() as listener_client:
+        pubsub = listener_client.pubsub()
+        await pubsub.subscribe(channel_for(prefix, tenant, room))
+        await pubsub.get_message(timeout=1)
+        await publisher.publish(event)
+        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=2)
+        assert message is not None
+        assert decode_event(message["data"]) == event
+        await pubsub.aclose()
