@@ -15,10 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 from graphql import print_ast
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from booking_gateway.schema.leaf_objects import LeafObjectExecutionContext
 
 
-class SharedEventExecutionContext(StrawberryGraphQLCoreExecutionContext):
+class SharedEventExecutionContext(LeafObjectExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # shared with the per-event copies (copy.copy) of this executor
