@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
+from strawberry.extensions import MaskErrors
 
 from booking_gateway.domain.outcome import Deps
 from booking_gateway.domain.ports import ConflictSpace, Lease, RangeLock
@@ -34,6 +35,7 @@ from booking_gateway.infra.settings import Settings, SettingsError, load_setting
 from booking_gateway.live.hub import HubConfig, LiveHub, availability_reader
 from booking_gateway.schema.build import build_schema
 from booking_gateway.web.documents import DocumentLimits
+from booking_gateway.web.errors import is_expected
 from booking_gateway.web.health import healthz, readyz
 from booking_gateway.web.http_graphql import EdgeLimits, GraphQLOverHTTP
 from booking_gateway.web.view import GatewayGraphQL
@@ -121,7 +123,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """The ASGI app (``uvicorn --factory booking_gateway.app:create_app``)."""
     settings = settings or load_settings()
     gateway = Gateway(settings)
-    schema = build_schema()
+    # Subscriptions run through Strawberry's executor: mask unexpected errors there as well
+    schema = build_schema(extensions=[MaskErrors(should_mask_error=lambda e: not is_expected(e),
+                                                 error_message="internal error; see the gateway's log")])
     view = GatewayGraphQL(
         schema,
         graphql_ide=None if settings.production else "graphiql",
@@ -147,7 +151,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await gateway.stop()
 
     http = GraphQLOverHTTP(
-        schema, gateway.deps, gateway.authenticator.tenant_for, fallback=view,
+        schema, gateway.deps, gateway.authenticator.tenant_for, fallback=view, graphiql=not settings.production,
         documents=DocumentLimits(max_tokens=settings.max_tokens, max_depth=settings.max_query_depth,
                                  max_aliases=settings.max_aliases, introspection=settings.introspection_enabled),
         edge=EdgeLimits(max_body_bytes=settings.max_body_bytes, max_batch=settings.max_batch,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import logging.config
 import os
 import signal
-import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
+from booking_gateway import logs
 from booking_gateway.infra.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -42,8 +43,7 @@ def _settings() -> Settings:
 
 
 def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.config.dictConfig(logs.config(settings.log_level, json=settings.production))
 
 
 @contextmanager
@@ -95,7 +95,8 @@ def serve(
         signal.signal(signal.SIGTERM, _exit_on_signal)
         uvicorn.run("booking_gateway.app:create_app", factory=True, host=host or settings.host,
                     port=port or settings.port, workers=workers, log_level=settings.log_level.lower(),
-                    timeout_graceful_shutdown=10, proxy_headers=False)
+                    log_config=logs.config(settings.log_level, json=settings.production),
+                    access_log=settings.access_log, timeout_graceful_shutdown=10, proxy_headers=False)
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:

