@@ -208,6 +208,7 @@ async def run(args: argparse.Namespace, env: dict[str, str], key: str, log_dir: 
             data = await graphql(http, a.url, key, CREATE_RESOURCE,
                                  input={"clientMutationId": "bench-room", "name": "Benchmark room"})
             room = data["createResource"]["resource"]["id"]
+            total = args.bookings + args.bursts * args.burst  # every slot inside every window
             await asyncio.sleep(0.5)
             for g in (a, b):
                 g.rss_before = g.rss()
@@ -218,7 +219,7 @@ async def run(args: argparse.Namespace, env: dict[str, str], key: str, log_dir: 
                     ws = await stack.enter_async_context(GraphQLWebSocket.connect(g.url, key))
                     shift = timedelta(hours=i % args.windows)
                     await ws.subscribe(ids=[room], window={"start": iso(DAY - shift),
-                                                           "end": iso(DAY + timedelta(days=1) + shift)})
+                                                           "end": iso(slot_start(total) + shift)})
                     snapshot = await ws.receive()
                     assert snapshot.payload["data"]["availabilityChanged"]["reason"] == "SNAPSHOT", snapshot
                     subscribers.append(Subscriber(g.name, ws))

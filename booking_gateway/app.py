@@ -124,8 +124,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     gateway = Gateway(settings)
     # Subscriptions run through Strawberry's executor: mask unexpected errors there as well
-    schema = build_schema(extensions=[MaskErrors(should_mask_error=lambda e: not is_expected(e),
-                                                 error_message="internal error; see the gateway's log")])
+    # (a factory, not an instance: Strawberry wants a fresh extension per operation)
+    schema = build_schema(extensions=[lambda: MaskErrors(should_mask_error=lambda e: not is_expected(e),
+                                                         error_message="internal error; see the gateway's log")])
     view = GatewayGraphQL(
         schema,
         graphql_ide=None if settings.production else "graphiql",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import strawberry
@@ -23,14 +23,14 @@ HEADER = """\
 """
 
 
-def build_schema(extensions: Sequence[type[SchemaExtension] | SchemaExtension] = (),
+def build_schema(extensions: Sequence[type[SchemaExtension] | Callable[[], SchemaExtension]] = (),
                  subscription: type | None = Subscription) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=subscription,
         types=[Resource, Booking, *ERROR_TYPES],
-        extensions=list(extensions),  # type: ignore[arg-type]  # instances are accepted too
+        extensions=list(extensions),
         config=StrawberryConfig(scalar_map={datetime: DATETIME}),
         execution_context_class=SharedEventExecutionContext,
     )
