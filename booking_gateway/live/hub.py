@@ -37,6 +37,9 @@ AvailabilityReader = Callable[[UUID, UUID, TimeWindow], Awaitable[Availability |
 
 #: Pause before re-reading after a failed availability read (the database is down).
 READ_RETRY_S = 1.0
+#: Changes of one resource waiting for a read (it is slow, or the database down); past this
+#: many they are replaced by one SNAPSHOT: the state is what matters, and memory stays bounded.
+MAX_PENDING_CHANGES = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,9 +188,14 @@ class LiveHub:
         except EventDecodeError as err:
             self._warn("live: ignored a malformed availability event on %s: %s", name, err)
             return
-        if (change.tenant_id, change.resource_id) == (channel.tenant_id, channel.resource_id):
+        if (change.tenant_id, change.resource_id) != (channel.tenant_id, channel.resource_id):
+            return
+        if len(channel.changes) >= MAX_PENDING_CHANGES:
+            channel.changes.clear()
+            channel.resync = True
+        else:
             channel.changes.append(change)
-            self._schedule(channel)
+        self._schedule(channel)
 
     def _on_connected(self) -> None:
         """Changes published while disconnected are lost: every listener gets a fresh SNAPSHOT."""

@@ -200,6 +200,35 @@ async def test_after_the_subscriber_connection_comes_back_every_listener_gets_a_
     assert [(e.reason, e.version) for e in after] == [(ChangeReason.BOOKED, 8)]
 
 
+async def test_a_listener_that_does_not_read_holds_a_bounded_backlog_ending_in_the_latest_state(
+        redis: Redis) -> None:
+    store, prefix = FakeStore(), unique_prefix()
+    tenant, room, desk = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    hub = LiveHub(REDIS_URL, store.read, prefix=prefix, config=HubConfig(coalesce_s=0, buffer_per_resource=4))
+    hub.start()
+    await until(lambda: hub.stats().redis_connected)
+    publisher = RedisEventPublisher(redis, prefix=prefix)
+    try:
+        async with hub.listen(tenant, [room, desk], DAY) as slow, hub.listen(tenant, [room], DAY) as fast:
+            seen: list[LiveEvent] = []
+            for version in range(1, 41):
+                store.version[room] = version
+                await publisher.publish(booked(tenant, room, version / 4, version / 4 + 0.25, version))
+                seen += await take(fast, 1)  # one change at a time, so one read per change
+            await publisher.publish(booked(tenant, desk, 1, 2, 1))
+            await until(lambda: len(slow.mailbox) >= 5)
+            assert len(slow.mailbox) <= 4 + 1, "at most buffer_per_resource per resource"
+            backlog = await take(slow, len(slow.mailbox))
+    finally:
+        await hub.stop()
+    assert [e.version for e in seen] == list(range(1, 41)), "a reader that keeps up gets every change"
+    rooms = [e for e in backlog if e.resource_id == room]
+    assert rooms[-1].version == 40
+    assert rooms[0].changed.start == T0 + timedelta(hours=0.25), "what changed while folded is kept"
+    assert [e.resource_id for e in backlog].count(desk) == 1
+    assert slow.mailbox.folded > 0
+
+
 async def test_stopping_the_hub_ends_every_listener() -> None:
     store = FakeStore()
     hub = await started(REDIS_URL, store, unique_prefix())
