@@ -5,8 +5,8 @@ connection, a server error or CONTENDED the client retries with the same clientM
 purpose it sometimes double-clicks (two identical requests at once, to two gateways). Every
 attempt is recorded with the client's monotonic time before sending and after the answer.
 
-Outcomes: ``ok`` (a booking, no error), ``fail`` (an error as data, or the connection could not
-even be opened so nothing was sent), ``unknown`` (anything else: timeout, reset, 5xx, GraphQL
+Outcomes: ``ok`` (a booking, no error), ``fail`` (an error as data, HTTP 429, or the connection
+could not even be opened so nothing was sent), ``unknown`` (anything else: timeout, reset, 5xx, GraphQL
 errors: the request may or may not have taken effect).
 """
 
@@ -89,6 +89,8 @@ class Endpoint:
             return Outcome.UNKNOWN, None, f"transport: {type(err).__name__}"
         finally:
             self.in_flight[gateway] -= 1
+        if response.status_code == 429:  # the rate limiter answers before anything is executed
+            return Outcome.FAIL, None, "rate limited: http 429"
         if response.status_code != 200:
             return Outcome.UNKNOWN, None, f"http {response.status_code}"
         try:
