@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from booking_gateway.infra.postgres.engine import redact
 from booking_gateway.torture.checker import check
 from booking_gateway.torture.config import DEFAULT_ADMIN_URL, Config
 from booking_gateway.torture.faults import FAULTS
@@ -47,23 +48,34 @@ def parser() -> argparse.ArgumentParser:
         description="Race gateway processes under injected faults, record what every client was told, "
                     "and check DESIGN.md's invariants on that history and the final database. "
                     "'booking-gateway torture check DIR' re-checks a saved run.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--duration", type=float, default=60.0, help="seconds of workload (0: no limit)")
-    p.add_argument("--attempts", type=int, default=0, help="stop after this many attempts (0: no limit)")
-    p.add_argument("--gateways", type=int, default=2, help="gateway processes")
-    p.add_argument("--clients", type=int, default=16, help="concurrent clients")
-    p.add_argument("--resources", type=int, default=3, help="hot resources everybody books")
-    p.add_argument("--faults", type=_faults, default=FAULTS,
-                   help=f"comma-separated, 'all' or 'none'; of: {', '.join(FAULTS)}")
-    p.add_argument("--fault-interval", type=float, default=3.0, help="seconds between fault starts")
-    p.add_argument("--lock-ttl-ms", type=int, default=1000, help="BOOKING_LOCK_TTL_MS of the gateways")
-    p.add_argument("--lock-wait-ms", type=int, default=1000, help="BOOKING_LOCK_WAIT_MS of the gateways")
-    p.add_argument("--request-timeout", type=float, default=2.5, help="client timeout per attempt, seconds")
-    p.add_argument("--double-click", type=float, default=0.15, help="probability of a double click")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default: from the clock)")
-    p.add_argument("--out", type=Path, default=None, help="output directory (default ./torture-<time>)")
-    p.add_argument("--admin-url", default=os.environ.get("BOOKING_TORTURE_ADMIN_URL", DEFAULT_ADMIN_URL),
-                   help="PostgreSQL server to create the scratch database on (env BOOKING_TORTURE_ADMIN_URL)")
+    )
+    p.add_argument("--duration", type=float, default=60.0,
+                   help="seconds of workload, 0 for no limit (default %(default)s)")
+    p.add_argument("--attempts", type=int, default=0,
+                   help="stop after this many attempts, 0 for no limit (default %(default)s)")
+    p.add_argument("--gateways", type=int, default=2, help="gateway processes (default %(default)s)")
+    p.add_argument("--clients", type=int, default=16, help="concurrent clients (default %(default)s)")
+    p.add_argument("--resources", type=int, default=3,
+                   help="hot resources everybody books (default %(default)s)")
+    p.add_argument("--faults", type=_faults, default="all",
+                   help=f"comma-separated list of {', '.join(FAULTS)}; or 'all' (default) or 'none'")
+    p.add_argument("--fault-interval", type=float, default=3.0,
+                   help="seconds between fault starts (default %(default)s)")
+    p.add_argument("--lock-ttl-ms", type=int, default=1000,
+                   help="BOOKING_LOCK_TTL_MS of the gateways; a pause lasts 3 TTLs (default %(default)s)")
+    p.add_argument("--lock-wait-ms", type=int, default=1000,
+                   help="BOOKING_LOCK_WAIT_MS of the gateways (default %(default)s)")
+    p.add_argument("--request-timeout", type=float, default=2.5,
+                   help="client timeout per attempt, seconds (default %(default)s)")
+    p.add_argument("--double-click", type=float, default=0.15,
+                   help="probability that an attempt is sent twice at once (default %(default)s)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: the clock)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="output directory for the history, logs and report (default ./torture-<time>)")
+    admin_url = os.environ.get("BOOKING_TORTURE_ADMIN_URL", DEFAULT_ADMIN_URL)
+    p.add_argument("--admin-url", default=admin_url,
+                   help="PostgreSQL server to create the scratch database on "
+                        f"(env BOOKING_TORTURE_ADMIN_URL, default {redact(admin_url)})")
     p.add_argument("--keep", action="store_true", help="keep the scratch database")
     p.add_argument("--weaken", action="store_true",
                    help="counter-proof: drop the exclusion constraint and run the gateways with "
