@@ -59,12 +59,12 @@ class GraphQLWebSocket:
     @asynccontextmanager
     async def connect(cls, url: str, key: str | None, *, protocol: str = TRANSPORT_WS,
                       origin: str | None = None, payload: Mapping[str, object] | None = None,
-                      ) -> AsyncIterator[GraphQLWebSocket]:
+                      compression: bool = True) -> AsyncIterator[GraphQLWebSocket]:
         """Open, send connection_init (``{"authorization": "Bearer <key>"}``), await the ack."""
         ws_url = url.replace("http://", "ws://", 1).replace("https://", "wss://", 1).rstrip("/")
         async with connect(f"{ws_url}/graphql", subprotocols=[Subprotocol(protocol)],
                            origin=Origin(origin) if origin else None, open_timeout=10,
-                           max_queue=None) as ws:
+                           max_queue=None, compression="deflate" if compression else None) as ws:
             client = cls(ws, protocol)
             init = payload if payload is not None else (
                 {"authorization": f"Bearer {key}"} if key is not None else {})

@@ -12,6 +12,7 @@ import secrets
 from typing import Any
 from uuid import UUID
 
+import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -64,6 +65,13 @@ class GatewayGraphQL(GraphQL[Context, None]):
             except HTTPException as err:
                 response = error_response(err.status_code, err.reason)
         await response(scope, receive, send)
+
+    def encode_json(self, data: object) -> str:
+        """Every live event of every subscriber is encoded here: orjson, several times faster."""
+        return orjson.dumps(data).decode()
+
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         request_id = request.headers.get("x-request-id") or secrets.token_hex(8)
