@@ -47,10 +47,13 @@ def _configure_logging(settings: Settings) -> None:
 
 
 @contextmanager
-def _urls(settings: Settings) -> Iterator[Settings]:
-    """Settings with both URLs: as given, or those of the embedded servers (zero-config)."""
+def _urls(settings: Settings, *, redis: bool = False) -> Iterator[Settings]:
+    """Settings with the URLs as given, or those of the embedded servers (zero-config).
+
+    Commands that only touch the database (``redis=False``) need only BOOKING_DATABASE_URL.
+    """
     if not settings.embedded:
-        if settings.database_url is None or settings.redis_url is None:
+        if settings.database_url is None or (redis and settings.redis_url is None):
             typer.echo("error: set both BOOKING_DATABASE_URL and BOOKING_REDIS_URL, or neither "
                        "(zero-config mode with embedded servers)", err=True)
             raise typer.Exit(2)
@@ -81,7 +84,7 @@ def serve(
 
     settings = _settings()
     _configure_logging(settings)
-    with _urls(settings) as resolved:
+    with _urls(settings, redis=True) as resolved:
         assert resolved.database_url is not None and resolved.redis_url is not None
         if settings.embedded:
             migrate(resolved.database_url)

@@ -157,3 +157,18 @@ async def test_availability_is_tenant_scoped_and_lists_page(store: PostgresBooki
                                                    (last.window.start, last.id), 10))
     assert [b.window for b in rest.bookings] == [window(2, 3), window(3, 4), window(4, 5)]
     assert not rest.has_next
+
+
+async def test_a_statement_survives_its_connection_being_terminated(
+        store: PostgresBookingStore, tenant_id: UUID, admin_connection: asyncpg.Connection) -> None:
+    """pg_terminate_backend on every gateway connection (a failover): the next statement retries
+    once on a fresh connection instead of failing the request."""
+    resource = await new_resource(store, tenant_id)
+    await store.get_resource(tenant_id, resource.id)  # the pool holds live connections now
+    killed = await admin_connection.fetchval(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND application_name = 'booking-gateway' AND pid <> pg_backend_pid()")
+    assert killed >= 1
+    assert await store.get_resource(tenant_id, resource.id) == resource
+    booked = await store.commit_booking(key(tenant_id, "after-kill"), b"h", booking(tenant_id, resource.id, window(0, 1)))
+    assert isinstance(booked, Booked)

@@ -12,16 +12,29 @@ schema, the migrations and the operator tooling, where clarity beats microsecond
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
 from booking_gateway.infra.postgres.engine import redact
 from booking_gateway.infra.postgres.sql import SQL
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
 APPLICATION_NAME = "booking-gateway"
+
+#: The connection died under the statement (a failover, pg_terminate_backend, a restart):
+#: the statement is tried once more on a fresh connection. Safe for every single statement of
+#: the store, because the writes among them are keyed by the request's clientMutationId.
+CONNECTION_LOST: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError, asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError, asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError,
+    ConnectionError,
+)
 
 
 async def _no_reset(_: asyncpg.Connection) -> None:
@@ -59,14 +72,24 @@ class Database:
             yield conn
 
     async def fetchrow(self, statement: SQL, params: Mapping[str, object]) -> Any:
-        pool = await self.pool()
-        async with pool.acquire() as conn:
-            return await conn.fetchrow(statement.text, *statement.args(params))
+        args = statement.args(params)
+        return await self._once_more_if_lost(lambda conn: conn.fetchrow(statement.text, *args))
 
     async def fetch(self, statement: SQL, params: Mapping[str, object]) -> list[Any]:
+        args = statement.args(params)
+        return list(await self._once_more_if_lost(lambda conn: conn.fetch(statement.text, *args)))
+
+    async def _once_more_if_lost(self, run: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
         pool = await self.pool()
+        try:
+            async with pool.acquire() as conn:
+                return await run(conn)
+        except CONNECTION_LOST as err:
+            log.warning("database connection lost (%s: %s); retrying once on a fresh one",
+                        type(err).__name__, err)
+            await pool.expire_connections()  # its siblings are likely dead too (failover, restart)
         async with pool.acquire() as conn:
-            return list(await conn.fetch(statement.text, *statement.args(params)))
+            return await run(conn)
 
     async def ping(self) -> None:
         pool = await self.pool()
