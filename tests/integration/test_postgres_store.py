@@ -170,5 +170,6 @@ async def test_a_statement_survives_its_connection_being_terminated(
         "WHERE datname = current_database() AND application_name = 'booking-gateway' AND pid <> pg_backend_pid()")
     assert killed >= 1
     assert await store.get_resource(tenant_id, resource.id) == resource
-    booked = await store.commit_booking(key(tenant_id, "after-kill"), b"h", booking(tenant_id, resource.id, window(0, 1)))
+    booked = await store.commit_booking(key(tenant_id, "after-kill"), b"h",
+                                        booking(tenant_id, resource.id, window(0, 1)))
     assert isinstance(booked, Booked)
