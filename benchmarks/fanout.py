@@ -212,6 +212,7 @@ def report(phase: Phase, subscribers: list[Subscriber]) -> tuple[float, int]:
 
 
 async def run(args: argparse.Namespace, env: dict[str, str], key: str, log_dir: Path) -> bool:
+    load_before = os.getloadavg()[0]
     with gateways(env, log_dir) as (a, b):
         limits = httpx.Limits(max_connections=args.burst + 5)
         async with httpx.AsyncClient(timeout=30, limits=limits) as http:
@@ -260,8 +261,8 @@ async def run(args: argparse.Namespace, env: dict[str, str], key: str, log_dir: 
 
     print(f"fan-out: {args.subscribers} subscribers ({a.subscribers} on A, {b.subscribers} on B), "
           f"{args.windows} distinct windows per process, bookings through A, permessage-deflate "
-          f"{'off' if args.no_compression else 'on'}; load average {os.getloadavg()[0]:.1f} on "
-          f"{os.cpu_count()} cores")
+          f"{'off' if args.no_compression else 'on'}; load average before the run {load_before:.1f} "
+          f"on {os.cpu_count()} cores")
     p99, lost = report(sequential, subscribers)
     _, burst_lost = report(bursts, subscribers)
     ordered = all(s.versions == sorted(s.versions) for s in subscribers)

@@ -141,7 +141,8 @@ class RedisSubscriber:
         ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         ready.add_done_callback(lambda f: None if f.cancelled() else self._connected())
         try:
-            await connection.connect()  # type: ignore[no-untyped-call]
+            async with asyncio.timeout(self._ping_interval_s):  # a black-holed Redis never answers HELLO
+                await connection.connect()  # type: ignore[no-untyped-call]
             self._connection, self._subscribed = connection, set()
             self._barriers.append(ready)
             self._dirty.set()
@@ -187,12 +188,12 @@ class RedisSubscriber:
             for command, names in (("SUBSCRIBE", sorted(wanted - self._subscribed)),
                                    ("UNSUBSCRIBE", sorted(self._subscribed - wanted))):
                 for start in range(0, len(names), BATCH):
-                    await connection.send_command(command, *names[start:start + BATCH], check_health=False)
+                    await self._send(connection, command, *names[start:start + BATCH])
             self._subscribed = wanted
             if self._barriers:
                 batch, self._barriers = self._barriers, []
                 self._pings.append(batch)
-                await connection.send_command("PING", _BARRIER, check_health=False)
+                await self._send(connection, "PING", _BARRIER)
 
     async def _read(self, connection: AbstractConnection) -> None:
         waiting_for_pong = False
@@ -203,7 +204,7 @@ class RedisSubscriber:
                 if waiting_for_pong:
                     raise TimeoutError(f"no answer to PING within {self._ping_interval_s:.0f} s")
                 waiting_for_pong = True
-                await connection.send_command("PING", _KEEPALIVE, check_health=False)
+                await self._send(connection, "PING", _KEEPALIVE)
                 continue
             waiting_for_pong = False
             if isinstance(reply, list) and reply[0] == b"message":
@@ -212,6 +213,11 @@ class RedisSubscriber:
                 for barrier in self._pings.popleft():
                     if not barrier.done():
                         barrier.set_result(None)
+
+    async def _send(self, connection: AbstractConnection, *args: str | bytes) -> None:
+        """Write a command; one that cannot be written within a ping interval ends the session."""
+        async with asyncio.timeout(self._ping_interval_s):
+            await connection.send_command(*args, check_health=False)
 
     def _release_barriers(self) -> None:
         """Wake every waiter: without a connection there is nothing to wait for."""

@@ -7,6 +7,7 @@ changes are published by the real publisher on the real channels.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -22,7 +23,14 @@ from booking_gateway.infra.redis.events import RedisEventPublisher
 from booking_gateway.infra.redis.keys import channel_for
 from booking_gateway.live.hub import HubConfig, Listener, LiveHub
 from booking_gateway.live.routing import LiveEvent
-from tests.integration.redis_fixtures import REDIS_URL, TcpProxy, redis_client, redis_host_port, unique_prefix
+from tests.integration.redis_fixtures import (
+    REDIS_URL,
+    TcpProxy,
+    redis_client,
+    redis_host_port,
+    silent_server,
+    unique_prefix,
+)
 
 T0 = datetime(2027, 6, 1, tzinfo=UTC)
 DAY = TimeWindow(T0, T0 + timedelta(days=1))
@@ -227,6 +235,21 @@ async def test_a_listener_that_does_not_read_holds_a_bounded_backlog_ending_in_t
     assert rooms[0].changed.start == T0 + timedelta(hours=0.25), "what changed while folded is kept"
     assert [e.resource_id for e in backlog].count(desk) == 1
     assert slow.mailbox.folded > 0
+
+
+async def test_a_black_holed_redis_neither_blocks_listeners_nor_shutdown(
+        caplog: pytest.LogCaptureFixture) -> None:
+    store = FakeStore()
+    async with silent_server() as url:
+        hub = LiveHub(url, store.read, prefix=unique_prefix(), config=HubConfig(ping_interval_s=0.3))
+        with caplog.at_level(logging.WARNING, logger="booking_gateway.live.subscriber"):
+            hub.start()
+            async with asyncio.timeout(2):
+                async with hub.listen(uuid.uuid4(), [uuid.uuid4()], DAY):
+                    assert not hub.stats().redis_connected
+                await until(lambda: "not established (TimeoutError" in caplog.text)
+                await hub.stop()
+    assert hub.stats().tasks == 0
 
 
 async def test_stopping_the_hub_ends_every_listener() -> None:
