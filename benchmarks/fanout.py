@@ -264,7 +264,7 @@ async def run(args: argparse.Namespace, env: dict[str, str], key: str, log_dir: 
           f"{'off' if args.no_compression else 'on'}; load average before the run {load_before:.1f} "
           f"on {os.cpu_count()} cores")
     p99, lost = report(sequential, subscribers)
-    _, burst_lost = report(bursts, subscribers)
+    _, burst_lost = report(bursts, subscribers) if bursts.responded else (0.0, 0)
     ordered = all(s.versions == sorted(s.versions) for s in subscribers)
     print(f"  versions in order at every subscriber: {ordered}; events standing for several bookings "
           f"(subscriber behind, latest state wins): {sum(s.folded for s in subscribers)}")
