@@ -102,7 +102,8 @@ class RedisSubscriber:
         self._barriers.append(barrier)
         self._dirty.set()
         try:
-            await asyncio.wait_for(barrier, self._barrier_timeout_s)
+            async with asyncio.timeout(self._barrier_timeout_s):  # not wait_for: it can swallow a cancel
+                await barrier
         except TimeoutError:
             log.warning("live: Redis did not confirm a SUBSCRIBE within %.1f s; going on",
                         self._barrier_timeout_s)
@@ -184,15 +185,16 @@ class RedisSubscriber:
             if self._connection is not connection:
                 return
             self._dirty.clear()
-            wanted = set(self._wanted)
+            # taken together: a barrier's PING must follow the SUBSCRIBE of its caller's channels
+            wanted, batch, self._barriers = set(self._wanted), self._barriers, []
+            if batch:
+                self._pings.append(batch)  # released by its PING's answer, or when the session ends
             for command, names in (("SUBSCRIBE", sorted(wanted - self._subscribed)),
                                    ("UNSUBSCRIBE", sorted(self._subscribed - wanted))):
                 for start in range(0, len(names), BATCH):
                     await self._send(connection, command, *names[start:start + BATCH])
             self._subscribed = wanted
-            if self._barriers:
-                batch, self._barriers = self._barriers, []
-                self._pings.append(batch)
+            if batch:
                 await self._send(connection, "PING", _BARRIER)
 
     async def _read(self, connection: AbstractConnection) -> None:

@@ -159,6 +159,24 @@ async def test_a_channel_is_subscribed_while_it_has_local_listeners(redis: Redis
     assert (stats.listeners, stats.channels, stats.redis_channels) == (0, 0, 0)
 
 
+async def test_every_listen_returns_only_once_its_channel_is_subscribed_at_redis(redis: Redis) -> None:
+    store, prefix = FakeStore(), unique_prefix()
+    tenant = uuid.uuid4()
+    hub = await started(REDIS_URL, store, prefix)
+    checks = asyncio.Semaphore(20)
+    async with redis_client() as checker:
+
+        async def one(resource: uuid.UUID) -> int:
+            async with hub.listen(tenant, [resource], DAY), checks:
+                return await numsub(checker, channel_for(prefix, tenant, resource))
+
+        try:
+            counts = await asyncio.gather(*(one(uuid.uuid4()) for _ in range(200)))
+        finally:
+            await hub.stop()
+    assert counts == [1] * 200
+
+
 async def _zero(redis: Redis, *channels: str) -> bool:
     return [await numsub(redis, c) for c in channels] == [0] * len(channels)
 
