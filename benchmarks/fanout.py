@@ -34,19 +34,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import httpx
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from booking_gateway.infra.postgres import scratch  # noqa: E402
 from booking_gateway.live.wsclient import GraphQLWebSocket  # noqa: E402
 
-ADMIN_URL = os.environ.get("BOOKING_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("BOOKING_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+ADMIN_URL = os.environ.get("BOOKING_BENCH_ADMIN_URL", os.environ.get(
+    "BOOKING_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+REDIS_URL = os.environ.get("BOOKING_BENCH_REDIS_URL", os.environ.get("BOOKING_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
 DAY = datetime(2031, 3, 3, tzinfo=UTC)
 SLOT = timedelta(minutes=5)
 TARGET_P99_MS = 100.0
@@ -277,22 +277,6 @@ async def run(args: argparse.Namespace, env: dict[str, str], key: str, log_dir: 
     return ok
 
 
-async def create_database(name: str) -> None:
-    conn = await asyncpg.connect(ADMIN_URL)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-
-
-async def drop_database(name: str) -> None:
-    conn = await asyncpg.connect(ADMIN_URL)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--subscribers", type=int, default=200)
@@ -305,19 +289,18 @@ def main() -> int:
                         help="do not offer permessage-deflate (browsers do offer it)")
     args = parser.parse_args()
 
-    name = f"bg_bench_{time.strftime('%Y%m%d%H%M%S')}_{secrets.token_hex(3)}"
-    database_url = urlunsplit(urlsplit(ADMIN_URL)._replace(path=f"/{name}"))
+    name = asyncio.run(scratch.create_database(ADMIN_URL, "bg_bench"))
+    database_url = scratch.database_url(ADMIN_URL, name)
     env = {"BOOKING_DATABASE_URL": database_url, "BOOKING_REDIS_URL": REDIS_URL,
            "BOOKING_REDIS_PREFIX": f"bench-{secrets.token_hex(4)}", "BOOKING_LOG_LEVEL": "WARNING"}
     log_dir = Path(os.environ.get("TMPDIR", "/tmp")) / name
     log_dir.mkdir(parents=True)
-    asyncio.run(create_database(name))
     try:
         cli(env, "migrate")
         key = cli(env, "tenant", "create", "benchmark").strip().splitlines()[-1].split()[-1]
         ok = asyncio.run(run(args, env, key, log_dir))
     finally:
-        asyncio.run(drop_database(name))
+        asyncio.run(scratch.drop_database(ADMIN_URL, name))
     print(f"  gateway logs: {log_dir}")
     return 0 if ok else 1
 

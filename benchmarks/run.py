@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -34,11 +34,13 @@ import psutil
 
 from benchmarks import scenarios
 from benchmarks.loadgen import run_load
+from booking_gateway.infra.postgres import scratch
 
 ROOT = Path(__file__).resolve().parents[1]
 WRK_DIR = Path(__file__).parent / "wrk"
-ADMIN_URL = os.environ.get("BOOKING_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("BOOKING_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+ADMIN_URL = os.environ.get("BOOKING_BENCH_ADMIN_URL", os.environ.get(
+    "BOOKING_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+REDIS_URL = os.environ.get("BOOKING_BENCH_REDIS_URL", os.environ.get("BOOKING_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
 
 
 @dataclass
@@ -188,21 +190,12 @@ def processes(gateway_process: subprocess.Popen[bytes]) -> dict[str, list[psutil
 # --- setup ------------------------------------------------------------------------------------
 
 async def create_database() -> tuple[str, str]:
-    name = f"bg_bench_{time.strftime('%Y%m%d%H%M%S')}_{secrets.token_hex(3)}"
-    conn = await asyncpg.connect(ADMIN_URL)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return name, urlunsplit(urlsplit(ADMIN_URL)._replace(path=f"/{name}"))
+    name = await scratch.create_database(ADMIN_URL, "bg_bench")
+    return name, scratch.database_url(ADMIN_URL, name)
 
 
 async def drop_database(name: str) -> None:
-    conn = await asyncpg.connect(ADMIN_URL)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await scratch.drop_database(ADMIN_URL, name)
 
 
 def cli(*args: str, env: dict[str, str]) -> str:

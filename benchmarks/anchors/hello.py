@@ -16,4 +16,4 @@ class Query:
 
 
 stock = GraphQL(strawberry.Schema(query=Query))
-cached = GraphQL(strawberry.Schema(query=Query, extensions=[ParserCache(), ValidationCache()]))
+cached = GraphQL(strawberry.Schema(query=Query, extensions=[ParserCache, ValidationCache]))

@@ -7,15 +7,12 @@ ends every backend named ``booking-gateway`` on this database, never cuts the to
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
-import time
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
 import asyncpg
 
+from booking_gateway.infra.postgres import scratch
 from booking_gateway.torture.model import BookingState, Span
 
 APPLICATION_NAME = "booking-torture"
@@ -31,8 +28,8 @@ FROM bookings WHERE tenant_id = $1 ORDER BY resource_id, lower(during), id
 class ScratchDatabase:
     def __init__(self, admin_url: str) -> None:
         self.admin_url = admin_url
-        self.name = f"{PREFIX}_{time.strftime('%Y%m%d%H%M%S')}_{os.getpid()}_{secrets.token_hex(3)}"
-        self.url = urlunsplit(urlsplit(admin_url)._replace(path=f"/{self.name}"))
+        self.name = ""
+        self.url = ""
         self.created = False
 
     async def _connect(self, url: str) -> Any:
@@ -46,7 +43,8 @@ class ScratchDatabase:
             await conn.close()
 
     async def create(self) -> None:
-        await self._execute(self.admin_url, f'CREATE DATABASE "{self.name}"')
+        self.name = await scratch.create_database(self.admin_url, PREFIX, APPLICATION_NAME)
+        self.url = scratch.database_url(self.admin_url, self.name)
         self.created = True
 
     async def migrate(self) -> None:
@@ -60,7 +58,7 @@ class ScratchDatabase:
 
     async def drop(self) -> None:
         if self.created:
-            await self._execute(self.admin_url, f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+            await scratch.drop_database(self.admin_url, self.name, APPLICATION_NAME)
             self.created = False
 
     async def create_tenant(self, name: str) -> tuple[UUID, str]:
