@@ -99,7 +99,8 @@ def serve(
         uvicorn.run("booking_gateway.app:create_app", factory=True, host=host or settings.host,
                     port=port or settings.port, workers=workers, log_level=settings.log_level.lower(),
                     log_config=logs.config(settings.log_level, json=settings.production),
-                    access_log=settings.access_log, timeout_graceful_shutdown=10, proxy_headers=False)
+                    access_log=settings.access_log, ws_per_message_deflate=settings.ws_compression,
+                    timeout_graceful_shutdown=10, proxy_headers=False)
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:

@@ -143,6 +143,8 @@ class Settings(BaseSettings):
     introspection: bool | None = None
     #: One log line per HTTP request (uvicorn's access log).
     access_log: bool = False
+    #: permessage-deflate on WebSockets: less bandwidth, but CPU and ~40 KiB per subscriber.
+    ws_compression: bool = False
 
     @property
     def introspection_enabled(self) -> bool:
