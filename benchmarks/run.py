@@ -22,9 +22,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -121,14 +122,16 @@ class Load:
         return "wrk" if self.wrk else "python loadgen (smoke only: not the load generator to quote)"
 
     def run(self, name: str, url: str, scenario: str, env: dict[str, str], connections: int | None = None,
-            warmup: float = 1.0, procs: dict[str, list[psutil.Process]] | None = None) -> Result:
+            warmup: float = 1.0,
+            procs: Callable[[], dict[str, list[psutil.Process]]] | None = None) -> Result:
         conns = connections or self.connections
         if warmup:
             self._run(url, scenario, {**env, "BASE_EPOCH": str(int(env.get("BASE_EPOCH", "0")) - 10**7)},
                       conns, warmup)
-        before = _cpu(procs or {})
+        watched = procs() if procs else {}
+        before = _cpu(watched)
         result = self._run(url, scenario, env, conns, self.seconds)
-        after = _cpu(procs or {})
+        after = _cpu(watched)
         result.name = name
         result.cpu_ms = {k: v * 1000 for k, v in _cpu_spent(before, after).items()}
         log(f"{name}: {result.rate:,.0f}/s p50 {result.p50_ms:.1f} ms p99 {result.p99_ms:.1f} ms {result.counts}")
@@ -327,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
         url = f"http://127.0.0.1:{port}/graphql"
         with server(gateway(port, args.workers), env, port, "/healthz") as gw:
             data = seed(f"http://127.0.0.1:{port}", key, base, 100)
-            procs = processes(gw)
+            procs = partial(processes, gw)
             common = {"API_KEY": key, "BASE_EPOCH": str(base), **data}
             results["typename"] = load.run("gateway { __typename }", url, "typename", common)
             results["book"] = load.run("bookSlot uncontended", url, "book_uncontended",

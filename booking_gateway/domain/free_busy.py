@@ -13,7 +13,7 @@ def merge(windows: Iterable[TimeWindow]) -> list[TimeWindow]:
     for window in sorted(windows):
         if merged and window.start <= merged[-1].end:
             if window.end > merged[-1].end:
-                merged[-1] = TimeWindow(merged[-1].start, window.end)
+                merged[-1] = TimeWindow.unchecked(merged[-1].start, window.end)
         else:
             merged.append(window)
     return merged
@@ -35,8 +35,8 @@ def complement(busy: list[TimeWindow], window: TimeWindow) -> list[TimeWindow]:
     cursor = window.start
     for b in busy:
         if b.start > cursor:
-            free.append(TimeWindow(cursor, b.start))
+            free.append(TimeWindow.unchecked(cursor, b.start))
         cursor = max(cursor, b.end)
     if cursor < window.end:
-        free.append(TimeWindow(cursor, window.end))
+        free.append(TimeWindow.unchecked(cursor, window.end))
     return free

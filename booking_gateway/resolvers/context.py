@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -19,10 +20,11 @@ class Context:
     request_id: str = ""
     #: Set by the HTTP/WebSocket layer; resolvers never touch it.
     request: Any = None
-    resource_loader: DataLoader[UUID, Resource | None] = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.resource_loader = DataLoader(load_fn=self._load_resources)
+    @cached_property
+    def resource_loader(self) -> DataLoader[UUID, Resource | None]:
+        """Batches the resource lookups of one request (made on first use: most need none)."""
+        return DataLoader(load_fn=self._load_resources)
 
     async def _load_resources(self, ids: list[UUID]) -> list[Resource | None]:
         found = {r.id: r for r in await self.deps.store.get_resources(self.tenant_id, ids)}

@@ -1,18 +1,44 @@
-"""The contract's input types."""
+"""The contract's input types.
+
+They are flat (scalars only; DateTime and ID already coerced by graphql-core), so each is built
+straight from graphql-core's coerced values through Strawberry's ``from_input`` hook: the
+generic conversion, which resolves each field's type and name on every request, cost about a
+third of a mutation's GraphQL CPU in profiles.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any, TypeVar
 
 import strawberry
+from strawberry.schema.name_converter import NameConverter
+from strawberry.types.arguments import InputContext
+
+T = TypeVar("T", bound=type)
 
 
+def flat_input(cls: T) -> T:
+    """Build ``cls`` from its GraphQL field names to its Python ones, mapped once, here."""
+    definition = cls.__strawberry_definition__  # type: ignore[attr-defined]
+    names = [(NameConverter().from_field(field), field.python_name) for field in definition.fields]
+
+    def from_input(type_: type, value: Mapping[str, Any], _context: InputContext) -> Any:
+        return type_(**{python: value[graphql] for graphql, python in names if graphql in value})
+
+    definition.from_input = from_input
+    return cls
+
+
+@flat_input
 @strawberry.input
 class TimeWindowInput:
     start: datetime
     end: datetime
 
 
+@flat_input
 @strawberry.input
 class CreateResourceInput:
     client_mutation_id: str
@@ -20,6 +46,7 @@ class CreateResourceInput:
     time_zone: str = "UTC"
 
 
+@flat_input
 @strawberry.input
 class BookSlotInput:
     client_mutation_id: str
@@ -30,6 +57,7 @@ class BookSlotInput:
     note: str | None = None
 
 
+@flat_input
 @strawberry.input
 class CancelBookingInput:
     client_mutation_id: str
@@ -38,6 +66,7 @@ class CancelBookingInput:
         default=None, description="If given and not the booking's current version: VERSION_CONFLICT.")
 
 
+@flat_input
 @strawberry.input
 class RescheduleBookingInput:
     client_mutation_id: str

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import cast
 
 import strawberry
 from strawberry.types import Info
@@ -52,8 +53,9 @@ class Availability:
         return cls(
             resource_id=strawberry.ID(to_global_id("Resource", availability.resource_id)),
             window=TimeWindow.of(availability.window),
-            busy=[TimeWindow.of(w) for w in availability.busy],
-            free=[TimeWindow.of(w) for w in availability.free],
+            # the domain's windows have the same attributes: no copies of a long window's lists
+            busy=cast(list[TimeWindow], list(availability.busy)),
+            free=cast(list[TimeWindow], list(availability.free)),
             version=availability.version,
         )
 

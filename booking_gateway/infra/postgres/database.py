@@ -43,7 +43,10 @@ async def _no_reset(_: asyncpg.Connection) -> None:
 
 class Database:
     def __init__(self, url: str, *, min_size: int = 2, max_size: int = 10,
-                 command_timeout_s: float = 30.0) -> None:
+                 command_timeout_s: float | None = None) -> None:
+        """``command_timeout_s``: a per-statement limit; None (default) leaves it to the caller's
+        deadline (the HTTP edge's request timeout cancels the statement), saving a timer per
+        statement on the hot path."""
         self._url = url
         self._min_size = min(min_size, max_size)
         self._max_size = max_size
