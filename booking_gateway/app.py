@@ -31,6 +31,7 @@ from booking_gateway.infra.postgres.store import PostgresBookingStore
 from booking_gateway.infra.redis.events import RedisEventPublisher
 from booking_gateway.infra.redis.range_lock import RedisRangeLock
 from booking_gateway.infra.redis.rate_limit import RedisRateLimiter
+from booking_gateway.infra.redis.scripts import ScriptRunner
 from booking_gateway.infra.settings import Settings, SettingsError, load_settings
 from booking_gateway.live.hub import HubConfig, LiveHub, availability_reader
 from booking_gateway.schema.build import build_schema
@@ -68,6 +69,7 @@ class Gateway:
     authenticator: KeyAuthenticator = field(init=False)
     live: LiveHub = field(init=False)
     rate_limiter: RedisRateLimiter = field(init=False)
+    scripts: ScriptRunner = field(init=False)
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -83,8 +85,10 @@ class Gateway:
         self.redis = aioredis.Redis.from_pool(aioredis.BlockingConnectionPool.from_url(
             s.redis_url, max_connections=REDIS_MAX_CONNECTIONS, timeout=1.0, socket_connect_timeout=1.0,
             socket_timeout=2.0, health_check_interval=10))  # from_pool: closing the client closes the pool
-        self.lock = RedisRangeLock.from_settings(self.redis, s)
-        self.rate_limiter = RedisRateLimiter.from_settings(self.redis, s)
+        self.scripts = ScriptRunner(s.redis_url, max_connections=REDIS_MAX_CONNECTIONS, socket_connect_timeout=1.0,
+                                    socket_timeout=2.0)
+        self.lock = RedisRangeLock.from_settings(self.redis, s, runner=self.scripts)
+        self.rate_limiter = RedisRateLimiter.from_settings(self.redis, s, runner=self.scripts)
         limits = Limits(max_booking=timedelta(days=s.max_booking_days),
                         max_availability_window=timedelta(days=s.max_availability_days))
         lock: RangeLock = self.lock
@@ -114,6 +118,7 @@ class Gateway:
     async def stop(self) -> None:
         await self.live.stop()
         await self.lock.aclose()
+        await self.scripts.aclose()
         await self.redis.aclose()
         await self.database.close()
         await self.engine.dispose()

@@ -41,6 +41,7 @@ from booking_gateway.domain.errors import Contended
 from booking_gateway.domain.ports import Claim, ConflictSpace, Lease, LockAbandoned, RangeLock
 from booking_gateway.infra.redis import outbox
 from booking_gateway.infra.redis.keys import fence_key, lock_key
+from booking_gateway.infra.redis.scripts import ScriptRunner
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -148,6 +149,7 @@ class RedisRangeLock:
         command_timeout_ms: int = 500,
         probe_interval_ms: int = 1000,
         auto_extend: bool = True,
+        runner: ScriptRunner | None = None,
     ) -> None:
         if ttl_ms <= 0 or wait_ms < 0 or command_timeout_ms <= 0 or probe_interval_ms < 0:
             raise ValueError("ttl_ms and command_timeout_ms must be positive, wait_ms and "
@@ -163,6 +165,7 @@ class RedisRangeLock:
         self._timeout_s = command_timeout_ms / 1000
         self._probe_interval_s = probe_interval_ms / 1000
         self._auto_extend = auto_extend
+        self._runner = runner
         self._acquire_script: AsyncScript = client.register_script(ACQUIRE_LUA)
         self._release_script: AsyncScript = client.register_script(RELEASE_LUA)
         self._extend_script: AsyncScript = client.register_script(EXTEND_LUA)
@@ -341,6 +344,8 @@ class RedisRangeLock:
 
     async def _call(self, script: AsyncScript, keys: list[str], args: Sequence[int | str | bytes]) -> Any:
         async with asyncio.timeout(self._timeout_s):
+            if self._runner is not None:
+                return await self._runner.run(script, keys, args)
             return await script(keys=keys, args=args, client=self._client)
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:

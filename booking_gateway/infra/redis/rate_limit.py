@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.commands.core import AsyncScript
 
+    from booking_gateway.infra.redis.scripts import ScriptRunner
     from booking_gateway.infra.settings import Settings
 
 _log = logging.getLogger(__name__)
@@ -94,6 +95,7 @@ class RedisRateLimiter:
         monotonic: Callable[[], float] = time.monotonic,
         command_timeout_ms: int = 250,
         probe_interval_ms: int = 1000,
+        runner: ScriptRunner | None = None,
     ) -> None:
         if not (rate_per_s == 0 or MIN_RATE_PER_S <= rate_per_s <= MAX_RATE_PER_S) \
                 or not 1 <= burst <= MAX_BURST:
@@ -111,6 +113,7 @@ class RedisRateLimiter:
         self._timeout_s = command_timeout_ms / 1000
         self._probe_interval_s = probe_interval_ms / 1000
         self._script: AsyncScript = client.register_script(RATE_LIMIT_LUA)
+        self._runner = runner
         self._health = _Health()
 
     @classmethod
@@ -170,10 +173,13 @@ class RedisRateLimiter:
             health.next_probe_at = self._monotonic() + self._probe_interval_s  # one probe at a time
         now = "" if self._now_us is None else str(self._now_us())
         try:
+            keys = [rate_key(self._prefix, tenant_id)]
+            args: list[int | str] = [repr(self._interval_us), self._burst, now]
             async with asyncio.timeout(self._timeout_s):
-                reply = await self._script(keys=[rate_key(self._prefix, tenant_id)],
-                                           args=[repr(self._interval_us), self._burst, now],
-                                           client=self._client)
+                if self._runner is not None:
+                    reply = await self._runner.run(self._script, keys, args)
+                else:
+                    reply = await self._script(keys=keys, args=args, client=self._client)
         except MaxConnectionsError:
             self._record_saturation()
             return self._unenforced()
