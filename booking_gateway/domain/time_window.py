@@ -89,5 +89,7 @@ def _in_utc(value: datetime, field: str) -> datetime:
 
 def format_instant(value: datetime) -> str:
     """RFC 3339 in UTC with a ``Z`` suffix, the contract's output format."""
-    text = (value if value.tzinfo is UTC else value.astimezone(UTC)).isoformat()
+    if value.tzinfo is UTC:  # the usual case: isoformat ends in "+00:00"
+        return value.isoformat()[:-6] + "Z"
+    text = value.astimezone(UTC).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text

@@ -86,3 +86,27 @@ async def test_a_null_in_a_non_null_leaf_still_errors_like_graphql_core() -> Non
         answers.append((result.data, [e.message for e in result.errors or []]))
     assert answers[0] == answers[1]
     assert answers[0][1], "a null in a non-null field is an error"
+
+
+@strawberry.type
+class ListQuery:
+    @strawberry.field
+    def maybe_things(self) -> list[Thing | None]:
+        return [Thing(name="a"), None, Thing(name="b")]
+
+    @strawberry.field
+    def things_or_null(self) -> list[Thing]:
+        return [Thing(name="a"), None]  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize("document", [
+    "{ maybeThings { name __typename } }",
+    "{ thingsOrNull { name } }",
+    "{ maybeThings { ... on Thing { n: name } } }",
+])
+async def test_lists_with_null_items_answer_like_graphql_core(document: str) -> None:
+    answers = []
+    for cls in (LeafObjectExecutionContext, StrawberryGraphQLCoreExecutionContext):
+        result = await strawberry.Schema(query=ListQuery, execution_context_class=cls).execute(document)
+        answers.append((result.data, [(e.message, e.path) for e in result.errors or []]))
+    assert answers[0] == answers[1]
