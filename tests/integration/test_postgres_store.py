@@ -173,3 +173,25 @@ async def test_a_statement_survives_its_connection_being_terminated(
     booked = await store.commit_booking(key(tenant_id, "after-kill"), b"h",
                                         booking(tenant_id, resource.id, window(0, 1)))
     assert isinstance(booked, Booked)
+
+
+async def test_a_transaction_whose_connection_dies_is_contention_and_writes_nothing(
+        store: PostgresBookingStore, tenant_id: UUID, admin_connection: asyncpg.Connection) -> None:
+    from booking_gateway.domain.ports import StoreContention
+
+    resource = await new_resource(store, tenant_id)
+    created = booking(tenant_id, resource.id, window(0, 1))
+    await store.commit_booking(key(tenant_id, "a"), b"h", created)
+    with pytest.raises(StoreContention):
+        async with store.unit_of_work() as uow:
+            locked = await uow.booking_for_update(tenant_id, created.id)
+            assert locked is not None
+            await uow.update_booking(locked.cancelled(T0))
+            await admin_connection.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND application_name = 'booking-gateway' AND pid <> pg_backend_pid()")
+            await uow.bump_availability_version(resource.id)
+            await uow.commit()
+    after = await store.get_booking(tenant_id, created.id)
+    assert after is not None
+    assert after.status is BookingStatus.CONFIRMED, "the transaction died with its connection"

@@ -94,6 +94,11 @@ class Database:
         async with pool.acquire() as conn:
             return await run(conn)
 
+    async def expire(self) -> None:
+        """Replace every pooled connection at its next use (after one was found dead)."""
+        if self._pool is not None:
+            await self._pool.expire_connections()
+
     async def ping(self) -> None:
         pool = await self.pool()
         async with pool.acquire() as conn:

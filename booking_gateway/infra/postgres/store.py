@@ -26,7 +26,7 @@ from booking_gateway.domain.ports import (
 )
 from booking_gateway.domain.time_window import TimeWindow
 from booking_gateway.infra.postgres import booking_sql, queries
-from booking_gateway.infra.postgres.database import Database
+from booking_gateway.infra.postgres.database import CONNECTION_LOST, Database
 from booking_gateway.infra.postgres.rows import (
     DEADLOCK_DETECTED,
     EXCLUSION_VIOLATION,
@@ -121,8 +121,15 @@ class PostgresBookingStore:
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
-        async with self._db.connection() as conn, PostgresUnitOfWork(conn) as uow:
-            yield uow
+        """A transaction. A connection lost in it (failover, pg_terminate_backend) is
+        StoreContention: the answer is CONTENDED, and a retry with the same clientMutationId
+        either finds the outcome the transaction stored (if its commit landed) or does the work."""
+        try:
+            async with self._db.connection() as conn, PostgresUnitOfWork(conn) as uow:
+                yield uow
+        except CONNECTION_LOST as err:
+            await self._db.expire()
+            raise StoreContention(f"database connection lost during a transaction ({type(err).__name__})") from err
 
     # --- resources ----------------------------------------------------------------------------
 
