@@ -33,14 +33,13 @@ from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from booking_gateway.domain.errors import Contended
 from booking_gateway.domain.ports import Claim, ConflictSpace, Lease, LockAbandoned, RangeLock
 from booking_gateway.infra.redis import outbox
 from booking_gateway.infra.redis.keys import fence_key, lock_key
+from booking_gateway.infra.redis.outage import Outage
 from booking_gateway.infra.redis.scripts import ScriptRunner
 
 if TYPE_CHECKING:
@@ -57,11 +56,6 @@ BACKOFF_CAP_MS = 64.0
 BACKOFF_FLOOR_MS = 1.0
 #: Contended.retry_after_ms is at most this: holders usually release long before they expire.
 RETRY_AFTER_CAP_MS = 250
-#: At most one "Redis unavailable" warning per this many seconds.
-WARN_EVERY_S = 5.0
-
-#: Errors meaning "the lock service is unreachable right now", as opposed to a bug.
-UNREACHABLE: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
 
 _LUA = files(__package__) / "lua"
 ACQUIRE_LUA = (_LUA / "acquire.lua").read_text(encoding="utf-8")
@@ -163,16 +157,14 @@ class RedisRangeLock:
         self._monotonic = monotonic
         self._rand = rand
         self._timeout_s = command_timeout_ms / 1000
-        self._probe_interval_s = probe_interval_ms / 1000
         self._auto_extend = auto_extend
         self._runner = runner
         self._acquire_script: AsyncScript = client.register_script(ACQUIRE_LUA)
         self._release_script: AsyncScript = client.register_script(RELEASE_LUA)
         self._extend_script: AsyncScript = client.register_script(EXTEND_LUA)
-        self._degraded = False
+        self._outage = Outage("Redis range lock", "bookings continue unlocked, protected by the database constraint",
+                              "bookings are locked again", probe_interval_ms / 1000, monotonic, _log)
         self._last_failure_ms: int | None = None
-        self._next_probe_at = 0.0
-        self._last_warning_at: float | None = None
         self._background: set[asyncio.Task[Any]] = set()
 
     @classmethod
@@ -187,7 +179,7 @@ class RedisRangeLock:
     @property
     def degraded(self) -> bool:
         """True since Redis last failed, until it next answers an acquire."""
-        return self._degraded
+        return self._outage.degraded
 
     @property
     def last_failure_ms(self) -> int | None:
@@ -255,10 +247,8 @@ class RedisRangeLock:
                        still_wanted: Callable[[], Awaitable[bool]] | None = None) -> Lease:
         if not space.claims:
             return Lease(held=True)
-        if self._degraded:
-            if self._monotonic() < self._next_probe_at:
-                return Lease(held=False)
-            self._next_probe_at = self._monotonic() + self._probe_interval_s  # one probe at a time
+        if self._outage.skip():
+            return Lease(held=False)
         token = secrets.token_hex(8)
         entries = tuple(self._entry(space, claim) for claim in space.claims)
         deadline = self._monotonic() + self._wait_s
@@ -301,7 +291,7 @@ class RedisRangeLock:
                 [self._now_ms(), self._ttl_ms, token, entry.start_us, entry.end_us],
             )
             granted, value = int(reply[0]), int(reply[1])
-            self._record_success()  # granted or not, Redis answered
+            self._outage.answered()  # granted or not, Redis answered
             if granted:
                 return value
             remaining_ms = (deadline - self._monotonic()) * 1000
@@ -358,26 +348,8 @@ class RedisRangeLock:
     # --- degraded mode ----------------------------------------------------------------------
 
     def _record_failure(self, err: BaseException, during: str = "acquire") -> None:
-        now = self._monotonic()
-        self._degraded = True
         self._last_failure_ms = self._now_ms()
-        self._next_probe_at = now + self._probe_interval_s
-        if self._last_warning_at is not None and now - self._last_warning_at < WARN_EVERY_S:
-            return
-        self._last_warning_at = now
-        unexpected = not isinstance(err, UNREACHABLE)
-        _log.log(
-            logging.ERROR if unexpected else logging.WARNING,
-            "Redis range lock unavailable during %s (%s: %s); bookings continue unlocked, "
-            "protected by the database constraint",
-            during, type(err).__name__, err, exc_info=err if unexpected else None,
-        )
-
-    def _record_success(self) -> None:
-        """Redis answered an acquire: leave degraded mode, if in it."""
-        if self._degraded:
-            self._degraded = False
-            _log.info("Redis range lock available again; bookings are locked again")
+        self._outage.failed(err, during)
 
 
 class _KeepAlive:

@@ -26,14 +26,14 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import MaxConnectionsError, RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from booking_gateway.infra.redis.outage import WARN_EVERY_S, Outage
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -51,10 +51,6 @@ RATE_LIMIT_LUA = (files(__package__) / "lua" / "rate_limit.lua").read_text(encod
 MIN_RATE_PER_S = 0.001
 MAX_RATE_PER_S = 1_000_000
 MAX_BURST = 1_000_000
-#: At most one "Redis unavailable" warning per this many seconds.
-WARN_EVERY_S = 5.0
-#: Errors meaning "Redis is unreachable right now", as opposed to a bug (logged with a traceback).
-UNREACHABLE: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 def rate_key(prefix: str, tenant_id: UUID) -> str:
@@ -111,10 +107,12 @@ class RedisRateLimiter:
         self._now_us = now_us
         self._monotonic = monotonic
         self._timeout_s = command_timeout_ms / 1000
-        self._probe_interval_s = probe_interval_ms / 1000
         self._script: AsyncScript = client.register_script(RATE_LIMIT_LUA)
         self._runner = runner
-        self._health = _Health()
+        self._outage = Outage("Redis rate limiter", "failing open: tenant rate limits are not enforced until "
+                              "Redis answers again", "tenant rate limits are enforced again",
+                              probe_interval_ms / 1000, monotonic, _log)
+        self._last_saturation_warning_at: float | None = None
 
     @classmethod
     def from_settings(cls, client: Redis, settings: Settings, **overrides: Any) -> RedisRateLimiter:
@@ -133,17 +131,17 @@ class RedisRateLimiter:
     @property
     def degraded(self) -> bool:
         """True since Redis last failed a check (requests pass unlimited), until it next answers."""
-        return self._health.degraded
+        return self._outage.degraded
 
     @property
     def last_failure_at(self) -> datetime | None:
         """When Redis last failed a check (wall clock, UTC); None if it never did."""
-        return self._health.last_failure_at
+        return self._outage.last_failure_at
 
     @property
     def last_error(self) -> str | None:
         """The last failure, e.g. ``"ConnectionError: ..."``; None if Redis never failed."""
-        return self._health.last_error
+        return self._outage.last_error
 
     @property
     def status(self) -> Literal["disabled", "ok", "degraded"]:
@@ -166,11 +164,8 @@ class RedisRateLimiter:
         """Count one request of ``tenant_id``; never raises for a Redis failure (fails open)."""
         if not self.enabled:
             return self._unenforced()
-        health = self._health
-        if health.degraded:
-            if self._monotonic() < health.next_probe_at:
-                return self._unenforced()
-            health.next_probe_at = self._monotonic() + self._probe_interval_s  # one probe at a time
+        if self._outage.skip():
+            return self._unenforced()
         now = "" if self._now_us is None else str(self._now_us())
         try:
             keys = [rate_key(self._prefix, tenant_id)]
@@ -184,11 +179,9 @@ class RedisRateLimiter:
             self._record_saturation()
             return self._unenforced()
         except (RedisError, OSError) as err:
-            self._record_failure(err)
+            self._outage.failed(err)
             return self._unenforced()
-        if health.degraded:
-            health.degraded = False
-            _log.info("Redis rate limiter available again; tenant rate limits are enforced again")
+        self._outage.answered()
         allowed, retry_after_us, remaining = (int(x) for x in reply)
         return RateDecision(allowed=bool(allowed), retry_after_s=retry_after_us / 1e6,
                             remaining=remaining)
@@ -201,37 +194,11 @@ class RedisRateLimiter:
         this one request passes without entering degraded mode (which would open every tenant's
         limit for a probe interval)."""
         now = self._monotonic()
-        health = self._health
-        if health.last_saturation_warning_at is None or now - health.last_saturation_warning_at >= WARN_EVERY_S:
-            health.last_saturation_warning_at = now
+        last = self._last_saturation_warning_at
+        if last is None or now - last >= WARN_EVERY_S:
+            self._last_saturation_warning_at = now
             _log.warning("Redis connection pool exhausted: a request passed the rate limiter "
                          "unchecked; give the Redis client more connections or a blocking pool")
-
-    def _record_failure(self, err: BaseException) -> None:
-        health, now = self._health, self._monotonic()
-        health.degraded = True
-        health.last_failure_at = datetime.now(UTC)
-        health.last_error = f"{type(err).__name__}: {err}"
-        health.next_probe_at = now + self._probe_interval_s
-        if health.last_warning_at is not None and now - health.last_warning_at < WARN_EVERY_S:
-            return
-        health.last_warning_at = now
-        unexpected = not isinstance(err, UNREACHABLE)
-        _log.log(logging.ERROR if unexpected else logging.WARNING,
-                 "Redis rate limiter unavailable (%s); failing open: tenant rate limits are not "
-                 "enforced until Redis answers again", health.last_error,
-                 exc_info=err if unexpected else None)
-
-
-@dataclass(slots=True)
-class _Health:
-    degraded: bool = False
-    last_failure_at: datetime | None = None
-    last_error: str | None = None
-    next_probe_at: float = 0.0
-    last_warning_at: float | None = None
-    last_saturation_warning_at: float | None = None
-
 
 # --- the HTTP answer, framework-free ------------------------------------------------------------
 
