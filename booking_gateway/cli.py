@@ -162,6 +162,22 @@ def key_revoke(key: Annotated[str, typer.Argument(help="The key itself, or its i
     typer.echo(f"revoked key {revoked.id} ({revoked.hint}...) of tenant {revoked.tenant_id}")
 
 
+@app.command("prune-idempotency")
+def prune_idempotency(
+    older_than_days: Annotated[float, typer.Option(min=1, help="Forget keys older than this.")] = 30,
+) -> None:
+    """Delete idempotency records older than N days (run it daily: they grow with every request).
+
+    A forgotten clientMutationId sent again is a new request, so keep them longer than any
+    client retries."""
+    from datetime import timedelta
+
+    from booking_gateway.infra.postgres.retention import prune_idempotency_records
+
+    deleted = _admin(lambda engine, _: prune_idempotency_records(engine, timedelta(days=older_than_days)), "")
+    typer.echo(f"deleted {deleted} idempotency records older than {older_than_days:g} days")
+
+
 @app.command("export-schema")
 def export_schema(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write; stdout if omitted.")]

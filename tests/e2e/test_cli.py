@@ -107,3 +107,28 @@ def test_module_path_is_importable_without_connecting() -> None:
     code = "import booking_gateway.app, booking_gateway.cli; print('ok')"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={"PATH": ""}, cwd=Path(ROOT)).stdout.strip() == "ok"
+
+
+def test_prune_idempotency_forgets_only_old_keys(scratch_database: str) -> None:
+    env = {"BOOKING_DATABASE_URL": scratch_database}
+    cli("migrate", env=env)
+
+    async def seed_and_count(seed: bool) -> tuple[int, int]:
+        conn = await asyncpg.connect(scratch_database)
+        try:
+            if seed:
+                await conn.execute(
+                    "INSERT INTO idempotency_records (tenant_id, mutation, client_mutation_id, request_hash, kind, "
+                    "created_at) SELECT gen_random_uuid(), 'bookSlot', 'k' || i, '\\x00', 'slot_unavailable', "
+                    "now() - (CASE WHEN i % 3 = 0 THEN interval '40 days' ELSE interval '1 day' END) "
+                    "FROM generate_series(1, 30) AS i")
+            old = await conn.fetchval("SELECT count(*) FROM idempotency_records WHERE created_at < now() - "
+                                      "interval '30 days'")
+            return int(old), int(await conn.fetchval("SELECT count(*) FROM idempotency_records"))
+        finally:
+            await conn.close()
+
+    assert asyncio.run(seed_and_count(seed=True)) == (10, 30)
+    out = cli("prune-idempotency", "--older-than-days", "30", env=env).stdout
+    assert "deleted 10 idempotency records older than 30 days" in out
+    assert asyncio.run(seed_and_count(seed=False)) == (0, 20)
