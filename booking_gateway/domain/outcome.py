@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from booking_gateway.domain.busy_resources import BusyResources
 from booking_gateway.domain.errors import DomainError
 from booking_gateway.domain.ports import BookingStore, Clock, EventPublisher, RangeLock
 from booking_gateway.domain.rules import Limits
@@ -28,3 +29,5 @@ class Deps:
     events: EventPublisher
     clock: Clock
     limits: Limits
+    #: Per process: which resources' bookings pre-check before the lock (see busy_resources).
+    busy: BusyResources = field(default_factory=BusyResources)

@@ -1,8 +1,9 @@
 """The ports the use cases need; ``infra`` implements them, unit tests fake them.
 
-Each port states the guarantee the use cases rely on. The booking path needs only
+Each port states the guarantee the use cases rely on. The booking path needs at most
 two database round trips (:meth:`BookingStore.precheck_booking` and
-:meth:`BookingStore.commit_booking`), which is why those two are coarse.
+:meth:`BookingStore.commit_booking`; on a quiet resource only the commit), which is why
+those two are coarse.
 """
 
 from __future__ import annotations
@@ -139,6 +140,11 @@ class Replayed:
     prior: StoredOutcome
 
 
+@dataclass(frozen=True, slots=True)
+class ResourceMissing:
+    """The commit found no such resource for the tenant (nothing was written)."""
+
+
 class StoreContention(Exception):
     """The database refused a write for a transient reason that a re-read did not explain."""
 
@@ -207,12 +213,14 @@ class BookingStore(Protocol):
         ...
 
     async def commit_booking(self, key: IdempotencyKey, request_hash: bytes,
-                             booking: NewBooking) -> Booked | Rejected | Replayed:
+                             booking: NewBooking) -> Booked | Rejected | Replayed | ResourceMissing:
         """Atomically claim ``key``, insert the booking, bump the version, store the outcome.
 
-        An overlap (found by a re-read or by the exclusion constraint) gives ``Rejected``
-        with the overlapping windows, its outcome stored; a key stored by a concurrent
-        request gives ``Replayed``. Raises :class:`StoreContention` if the database keeps
+        It decides on its own, without a pre-check: a stored outcome for ``key`` (a retry,
+        or a concurrent request that stored first) gives ``Replayed``; a resource the tenant
+        does not have gives ``ResourceMissing``; an overlap (found by a re-read or by the
+        exclusion constraint) gives ``Rejected`` with the overlapping windows, its outcome
+        stored. Raises :class:`StoreContention` if the database keeps
         refusing without an overlap to show for it.
         """
         ...

@@ -10,12 +10,14 @@ from uuid import UUID, uuid4
 import asyncpg
 import pytest
 
+from booking_gateway.app import Gateway
 from booking_gateway.domain.idempotency import IdempotencyKey, Mutation, OutcomeKind, StoredOutcome
 from booking_gateway.domain.model import BookingStatus, Resource
 from booking_gateway.domain.outcome import Deps
-from booking_gateway.domain.ports import Booked, NewBooking, Rejected, Replayed
+from booking_gateway.domain.ports import Booked, NewBooking, Rejected, Replayed, ResourceMissing
 from booking_gateway.domain.time_window import TimeWindow
 from booking_gateway.infra.postgres.store import PostgresBookingStore
+from booking_gateway.infra.postgres.tenants import PostgresTenantDirectory
 
 T0 = datetime(2027, 3, 1, 9, tzinfo=UTC)
 
@@ -94,6 +96,28 @@ async def test_commit_with_a_used_key_replays_and_writes_nothing(
     assert again == Replayed(StoredOutcome(b"h", OutcomeKind.SUCCEEDED, first.id, ()))
     availability = await store.read_availability(tenant_id, [resource.id], window(0, 10))
     assert availability[resource.id] == ([window(0, 1)], 1)
+
+
+async def test_commit_on_a_foreign_or_unknown_resource_is_missing_and_writes_nothing(
+        store: PostgresBookingStore, tenant_id: UUID, gateway: Gateway) -> None:
+    other = await PostgresTenantDirectory(gateway.engine).create_tenant(f"other-{uuid4().hex[:8]}")
+    foreign = await new_resource(store, other.id)
+    for resource_id in (foreign.id, uuid4()):
+        missing = await store.commit_booking(key(tenant_id, f"m-{resource_id}"), b"h",
+                                             booking(tenant_id, resource_id, window(0, 1)))
+        assert missing == ResourceMissing()
+        assert await store.find_outcome(key(tenant_id, f"m-{resource_id}")) is None
+    assert (await store.read_availability(foreign.tenant_id, [foreign.id], window(0, 10)))[foreign.id] == ([], 0)
+
+
+async def test_commit_decides_a_rejection_on_its_own_and_records_it(
+        store: PostgresBookingStore, tenant_id: UUID) -> None:
+    resource = await new_resource(store, tenant_id)
+    await store.commit_booking(key(tenant_id, "a"), b"h", booking(tenant_id, resource.id, window(0, 2)))
+    refused = await store.commit_booking(key(tenant_id, "b"), b"hb", booking(tenant_id, resource.id, window(1, 3)))
+    assert refused == Rejected((window(0, 2),))
+    assert await store.find_outcome(key(tenant_id, "b")) == StoredOutcome(
+        b"hb", OutcomeKind.SLOT_UNAVAILABLE, None, (window(0, 2),))
 
 
 async def test_exclusion_constraint_refusal_becomes_a_recorded_rejection(

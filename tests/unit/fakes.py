@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
+from booking_gateway.domain.busy_resources import BusyResources
 from booking_gateway.domain.errors import Contended
 from booking_gateway.domain.idempotency import IdempotencyKey, OutcomeKind, StoredOutcome
 from booking_gateway.domain.model import Booking, BookingStatus, Resource
@@ -35,6 +36,7 @@ from booking_gateway.domain.ports import (
     RangeLock,
     Rejected,
     Replayed,
+    ResourceMissing,
     ResourcePage,
     StoreContention,
     UnitOfWork,
@@ -291,7 +293,7 @@ class FakeBookingStore(BookingStore):
         return Precheck(prior, found, conflicts, recorded)
 
     async def commit_booking(self, key: IdempotencyKey, request_hash: bytes,
-                             booking: NewBooking) -> Booked | Rejected | Replayed:
+                             booking: NewBooking) -> Booked | Rejected | Replayed | ResourceMissing:
         await self.step("commit_booking")
         if self.contention_failures > 0:
             self.contention_failures -= 1
@@ -299,7 +301,7 @@ class FakeBookingStore(BookingStore):
         if (prior := self.state.outcomes.get(key)) is not None:
             return Replayed(prior)
         if self.state.owned(booking.tenant_id, booking.resource_id) is None:
-            raise AssertionError("fake: commit_booking for a resource the tenant does not own")
+            return ResourceMissing()
         if conflicts := self.state.overlapping(booking.resource_id, booking.window):
             self.state.outcomes[key] = StoredOutcome(request_hash, OutcomeKind.SLOT_UNAVAILABLE,
                                                      conflicts=conflicts)
@@ -396,13 +398,15 @@ class Fakes:
     events: FakeEventPublisher = field(default_factory=FakeEventPublisher)
     limits: Limits = field(default_factory=Limits)
     store: FakeBookingStore = field(init=False)
+    busy: BusyResources = field(init=False)
 
     def __post_init__(self) -> None:
         self.store = FakeBookingStore(self.clock)
+        self.busy = BusyResources(clock=lambda: self.clock.now().timestamp())
 
     @property
     def deps(self) -> Deps:
-        return Deps(self.store, self.lock, self.events, self.clock, self.limits)
+        return Deps(self.store, self.lock, self.events, self.clock, self.limits, self.busy)
 
 
 def window(start_hour: float, end_hour: float, day: datetime = T0) -> TimeWindow:

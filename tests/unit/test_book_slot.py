@@ -24,9 +24,16 @@ TENANT = uuid4()
 PLUS_ONE = timezone(timedelta(hours=1))
 
 
-def setup() -> tuple[Fakes, Resource]:
+def setup(busy: bool = False) -> tuple[Fakes, Resource]:
+    """A tenant's resource; ``busy``: one that refused a booking lately (pre-check first)."""
     fakes = Fakes()
-    return fakes, fakes.store.add_resource(TENANT)
+    room = fakes.store.add_resource(TENANT)
+    if busy:
+        fakes.busy.refused(room.id)
+    return fakes, room
+
+
+BUSY_OR_QUIET = pytest.mark.parametrize("busy", [False, True], ids=["quiet", "busy"])
 
 
 def cmd(resource: Resource, start: float = 9, end: float = 10, key: str = "k1",
@@ -149,10 +156,13 @@ async def test_a_booking_of_the_maximum_length_is_allowed() -> None:
     assert result.value is not None
 
 
-async def test_a_retry_with_the_same_input_returns_the_first_booking() -> None:
+@BUSY_OR_QUIET
+async def test_a_retry_with_the_same_input_returns_the_first_booking(busy: bool) -> None:
     fakes, room = setup()
     first = await book_slot(fakes.deps, cmd(room, reference="r"))
     fakes.clock.advance(timedelta(minutes=5))
+    if busy:
+        fakes.busy.refused(room.id)
 
     again = await book_slot(fakes.deps, cmd(room, reference="r"))
 
@@ -161,7 +171,9 @@ async def test_a_retry_with_the_same_input_returns_the_first_booking() -> None:
     assert again.value == first.value
     assert len(fakes.store.bookings) == 1
     assert len(fakes.events.events) == 1
-    assert len(fakes.lock.requests) == 1
+    # busy: the pre-check answers the retry without the lock; quiet: the commit does, under it
+    assert len(fakes.lock.requests) == (1 if busy else 2)
+    assert fakes.lock.held == []
 
 
 async def test_a_retry_in_another_offset_is_the_same_input() -> None:
@@ -176,8 +188,9 @@ async def test_a_retry_in_another_offset_is_the_same_input() -> None:
     assert again.value == first.value
 
 
-async def test_the_same_key_with_another_input_is_refused() -> None:
-    fakes, room = setup()
+@BUSY_OR_QUIET
+async def test_the_same_key_with_another_input_is_refused(busy: bool) -> None:
+    fakes, room = setup(busy)
     await book_slot(fakes.deps, cmd(room, 9, 10))
 
     reused = await book_slot(fakes.deps, cmd(room, 11, 12))
@@ -187,7 +200,7 @@ async def test_the_same_key_with_another_input_is_refused() -> None:
     assert not reused.replayed
     assert [b.window for b in fakes.store.bookings] == [window(9, 10)]
     assert len(fakes.events.events) == 1
-    assert len(fakes.lock.requests) == 1
+    assert len(fakes.lock.requests) == (1 if busy else 2)
 
 
 async def test_the_same_key_in_another_tenant_is_another_request() -> None:
@@ -204,8 +217,8 @@ async def test_the_same_key_in_another_tenant_is_another_request() -> None:
     assert len(fakes.store.bookings) == 2
 
 
-async def test_a_precheck_conflict_answers_without_the_lock_and_is_stored() -> None:
-    fakes, room = setup()
+async def test_on_a_busy_resource_a_precheck_conflict_answers_without_the_lock_and_is_stored() -> None:
+    fakes, room = setup(busy=True)
     fakes.store.add_booking(room, window(8, 9.5))
     fakes.store.add_booking(room, window(9.75, 11))
     fakes.store.add_booking(room, window(11, 12))
@@ -224,6 +237,31 @@ async def test_a_precheck_conflict_answers_without_the_lock_and_is_stored() -> N
     assert stored.conflicts == (window(8, 9.5), window(9.75, 11))
 
 
+async def test_on_a_quiet_resource_the_commit_finds_the_conflict_and_the_resource_turns_busy() -> None:
+    fakes, room = setup()
+    fakes.store.add_booking(room, window(8, 9.5))
+
+    first = await book_slot(fakes.deps, cmd(room, 9, 10))
+
+    assert isinstance(first.error, SlotUnavailable)
+    assert first.error.conflicts == (window(8, 9.5),)
+    assert fakes.store.calls == ["commit_booking"]  # no pre-check: the commit decided, under the lock
+    assert fakes.lock.held == []
+    assert fakes.store.outcomes[key()].kind is OutcomeKind.SLOT_UNAVAILABLE
+    assert fakes.events.events == []
+
+    second = await book_slot(fakes.deps, cmd(room, 9, 10, key="k2"))
+
+    assert isinstance(second.error, SlotUnavailable)
+    assert fakes.store.calls == ["commit_booking", "precheck_booking"]
+    assert len(fakes.lock.requests) == 1
+
+    fakes.clock.advance(timedelta(seconds=3))  # quiet again: straight for the lock
+    assert (await book_slot(fakes.deps, cmd(room, 10, 11, key="k3"))).value is not None
+    assert fakes.store.calls[-1] == "commit_booking"
+    assert len(fakes.lock.requests) == 2
+
+
 async def test_a_replayed_rejection_answers_the_same_even_once_the_slot_is_free() -> None:
     fakes, room = setup()
     blocker = fakes.store.add_booking(room, window(9, 10))
@@ -235,7 +273,7 @@ async def test_a_replayed_rejection_answers_the_same_even_once_the_slot_is_free(
     assert isinstance(again.error, SlotUnavailable)
     assert again.error.conflicts == (window(9, 10),)
     assert again.replayed
-    assert fakes.lock.requests == []
+    assert len(fakes.lock.requests) == 1  # the first request's: the rejection made the room busy
     assert [b.id for b in fakes.store.bookings] == [blocker.id]
 
 
@@ -339,16 +377,21 @@ async def test_a_degraded_lock_still_books_through_the_store() -> None:
     assert fakes.lock.requests == [ConflictSpace(TENANT, (Claim(room.id, window(9, 10)),))]
 
 
-async def test_a_resource_of_another_tenant_is_not_found() -> None:
+@BUSY_OR_QUIET
+async def test_a_resource_of_another_tenant_is_not_found(busy: bool) -> None:
     fakes, _ = setup()
     foreign = fakes.store.add_resource(uuid4())
     fakes.store.add_booking(foreign, window(9, 10))
+    if busy:
+        fakes.busy.refused(foreign.id)
 
     result = await book_slot(fakes.deps, cmd(foreign))
 
     assert isinstance(result.error, NotFound)
     assert result.error.object_id == foreign.id
-    assert fakes.lock.requests == []
+    # quiet: the lock was taken in the caller's own tenant space (nothing of the other tenant's)
+    assert fakes.lock.requests == ([] if busy else [ConflictSpace(TENANT, (Claim(foreign.id, window(9, 10)),))])
+    assert fakes.lock.held == []
     assert key() not in fakes.store.outcomes
     assert len(fakes.store.bookings) == 1
 
@@ -372,14 +415,18 @@ async def test_a_cancelled_booking_does_not_block_the_window() -> None:
     assert result.value is not None
 
 
-async def test_a_waiter_whose_window_is_taken_meanwhile_is_answered_without_the_lock() -> None:
-    fakes, room = setup()
+@BUSY_OR_QUIET
+async def test_a_waiter_whose_window_is_taken_meanwhile_is_answered_without_the_lock(busy: bool) -> None:
+    fakes, room = setup(busy)
     fakes.lock.waits_before_grant = 1  # refused once: the use case re-checks before retrying
 
-    def then_a_rival_books() -> None:  # between the first pre-check and the re-check
-        fakes.store.before("precheck_booking", lambda: fakes.store.add_booking(room, window(9.5, 10.5)))
+    def rival_books() -> None:
+        fakes.store.add_booking(room, window(9.5, 10.5))
 
-    fakes.store.before("precheck_booking", then_a_rival_books)
+    def then_a_rival_books() -> None:  # between the first pre-check and the re-check
+        fakes.store.before("precheck_booking", rival_books)
+
+    fakes.store.before("precheck_booking", then_a_rival_books if busy else rival_books)
 
     result = await book_slot(fakes.deps, cmd(room))
 
@@ -391,11 +438,14 @@ async def test_a_waiter_whose_window_is_taken_meanwhile_is_answered_without_the_
     assert fakes.events.events == []
 
 
-async def test_a_waiter_whose_window_stays_free_books_after_the_wait() -> None:
-    fakes, room = setup()
+@BUSY_OR_QUIET
+async def test_a_waiter_whose_window_stays_free_books_after_the_wait(busy: bool) -> None:
+    fakes, room = setup(busy)
     fakes.lock.waits_before_grant = 3
 
     result = await book_slot(fakes.deps, cmd(room))
 
     assert result.value is not None
-    assert fakes.store.calls.count("precheck_booking") == 4  # the first, then one per wait
+    # one per wait, after a first one before the lock on a busy resource
+    assert fakes.store.calls.count("precheck_booking") == (4 if busy else 3)
+    assert fakes.busy.busy(room.id)  # it had to wait: the next booking pre-checks first

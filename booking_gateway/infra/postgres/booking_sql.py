@@ -1,6 +1,8 @@
 """The two statements of the booking path. Each is one round trip in autocommit.
 
 Both start from the same overlap query, served by the exclusion constraint's GiST index.
+COMMIT decides on its own (idempotency, ownership, overlaps): on a quiet resource it is the
+booking's only statement; PRECHECK runs before the lock only on a busy one.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ WITH clashes AS (
     SELECT during FROM bookings
     WHERE resource_id = :resource AND status = 'confirmed'
       AND during && tstzrange(:start, :end, '[)')
+), owned AS (
+    SELECT EXISTS (SELECT 1 FROM resources WHERE id = :resource AND tenant_id = :tenant) AS found
 ), claim AS (
     INSERT INTO idempotency_records
         (tenant_id, mutation, client_mutation_id, request_hash, kind, object_id, conflicts)
@@ -51,7 +55,7 @@ WITH clashes AS (
            CASE WHEN o.conflicts IS NULL THEN CAST(:id AS uuid) END,
            o.conflicts
     FROM (SELECT array_agg(during ORDER BY during) AS conflicts FROM clashes) AS o
-    WHERE EXISTS (SELECT 1 FROM resources WHERE id = :resource AND tenant_id = :tenant)
+    WHERE (SELECT found FROM owned)
     ON CONFLICT DO NOTHING
     RETURNING kind
 ), bump AS (
@@ -67,7 +71,7 @@ WITH clashes AS (
     FROM bump
     RETURNING created_at
 )
-SELECT (SELECT kind FROM claim) AS claimed,
+SELECT (SELECT kind FROM claim) AS claimed, (SELECT found FROM owned) AS resource_found,
        (SELECT availability_version FROM bump) AS version,
        (SELECT created_at FROM inserted) AS created_at,
        ARRAY(SELECT lower(during) FROM clashes ORDER BY during) AS overlap_starts,

@@ -20,6 +20,7 @@ from booking_gateway.domain.ports import (
     Precheck,
     Rejected,
     Replayed,
+    ResourceMissing,
     ResourcePage,
     StoreContention,
     UnitOfWork,
@@ -73,7 +74,7 @@ class PostgresBookingStore:
         )
 
     async def commit_booking(self, key: IdempotencyKey, request_hash: bytes,
-                             booking: NewBooking) -> Booked | Rejected | Replayed:
+                             booking: NewBooking) -> Booked | Rejected | Replayed | ResourceMissing:
         params = {**_key(key), "hash": request_hash, "resource": booking.resource_id,
                   "start": booking.window.start, "end": booking.window.end, "id": booking.id,
                   "reference": booking.reference, "note": booking.note}
@@ -93,11 +94,13 @@ class PostgresBookingStore:
                     existing = await self.record_outcome(key, rejection)
                     return Replayed(existing) if existing else Rejected(conflicts)
                 continue
-            if row["claimed"] is None:
+            if row["claimed"] is None:  # the key was stored already, or no such resource
                 prior = await self.find_outcome(key)
-                if prior is None:  # the resource vanished: resources are never deleted
-                    raise RuntimeError(f"resource {booking.resource_id} not found at commit")
-                return Replayed(prior)
+                if prior is not None:
+                    return Replayed(prior)
+                if not row["resource_found"]:
+                    return ResourceMissing()
+                raise RuntimeError(f"idempotency key {key} neither claimed nor found at commit")
             if row["claimed"] == OutcomeKind.SLOT_UNAVAILABLE:
                 return Rejected(tuple(windows_from(row["overlap_starts"], row["overlap_ends"])))
             return Booked(_new_booking(booking, row["created_at"]), row["version"])
