@@ -1,7 +1,12 @@
+import hashlib
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from uuid import uuid4
 
-from booking_gateway.domain.idempotency import IdempotencyKey, Mutation, fingerprint
+from hypothesis import given
+from hypothesis import strategies as st
+
+from booking_gateway.domain.idempotency import IdempotencyKey, Mutation, _canonical, fingerprint
 from booking_gateway.domain.time_window import TimeWindow
 
 RESOURCE = uuid4()
@@ -68,3 +73,28 @@ def test_keys_are_scoped_to_tenant_and_mutation() -> None:
     assert key != IdempotencyKey(uuid4(), Mutation.BOOK_SLOT, "abc")
     assert key != IdempotencyKey(tenant, Mutation.CANCEL_BOOKING, "abc")
     assert len({key, IdempotencyKey(tenant, Mutation.BOOK_SLOT, "abc")}) == 1
+
+
+def _reference_fingerprint(mutation: Mutation, **fields: object) -> bytes:
+    """The definition stored hashes were made with: json.dumps of the canonical fields."""
+    canonical = json.dumps({"m": mutation.value, **{k: _canonical(v) for k, v in fields.items()}},
+                           sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).digest()
+
+
+_TEXT = st.one_of(st.none(), st.text(max_size=40))
+_INSTANT = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
+                        timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30)),
+                                                   timezone(timedelta(hours=-8))]))
+
+
+@given(start=_INSTANT, minutes=st.integers(1, 10_000), reference=_TEXT, note=_TEXT,
+       version=st.one_of(st.none(), st.integers(-(2**40), 2**40), st.booleans()),
+       extra=st.one_of(st.none(), st.floats(allow_nan=False), st.lists(st.integers(), max_size=3)))
+def test_the_fast_fingerprint_is_byte_for_byte_the_json_one(start: datetime, minutes: int, reference: str | None,
+                                                             note: str | None, version: object,
+                                                             extra: object) -> None:
+    window = TimeWindow(start, start + timedelta(minutes=minutes))
+    fields = {"resource": RESOURCE, "window": window, "reference": reference, "note": note,
+              "expected_version": version, "at": start, "extra": extra}
+    assert fingerprint(Mutation.BOOK_SLOT, **fields) == _reference_fingerprint(Mutation.BOOK_SLOT, **fields)
