@@ -13,9 +13,7 @@ needed once documents are prepared once (see ``benchmarks/``).
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from inspect import isawaitable
@@ -30,6 +28,8 @@ from strawberry.execution import optimized_is_awaitable
 from strawberry.schema._graphql_core import execution_context_class_kwargs
 
 from booking_gateway.domain.outcome import Deps
+from booking_gateway.infra.deadlines import Deadlines
+from booking_gateway.infra.unique_ids import UniqueIds
 from booking_gateway.resolvers.context import Context
 from booking_gateway.web.documents import DocumentCache, DocumentLimits
 from booking_gateway.web.errors import error_body, masked
@@ -72,6 +72,7 @@ class GraphQLOverHTTP:
         self._tenant_for = tenant_for
         self._documents = DocumentCache(self._schema, documents)
         self._edge = edge
+        self._deadlines = Deadlines(edge.request_timeout_s)
         self._fallback = fallback
         self._graphiql = graphiql
         self._limiter = rate_limiter if rate_limiter is not None and rate_limiter.enabled else None
@@ -150,7 +151,7 @@ class GraphQLOverHTTP:
             return 400, orjson.loads(error_body(400, "subscriptions are served over WebSocket at /graphql "
                                                      "(graphql-transport-ws or graphql-ws)"))
         try:
-            async with asyncio.timeout(self._edge.request_timeout_s):
+            with self._deadlines.limit():
                 result = await self._execute(prepared.document, variables, operation_name, context)
         except TimeoutError:
             log.warning("request %s timed out after %.1f s", context.request_id, self._edge.request_timeout_s)
@@ -221,5 +222,8 @@ def _bearer(header: bytes | None) -> str | None:
 def _request_id(header: bytes | None) -> str:
     if header and len(header) <= 64 and header.replace(b"-", b"").isalnum():
         return header.decode()
-    return secrets.token_hex(8)
+    return new_request_id()
 
+
+#: A fresh request id: 48 random bits per process, then a counter (20 hex digits, more past 2**32).
+new_request_id = UniqueIds(prefix_bytes=6)

@@ -8,7 +8,6 @@ handshake is answered 403); CORS on HTTP is Starlette's middleware, wired in ``a
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 from uuid import UUID
 
@@ -25,6 +24,7 @@ from booking_gateway.infra.auth import KeyAuthenticator
 from booking_gateway.live.hub import LiveHub
 from booking_gateway.resolvers.context import Context
 from booking_gateway.resolvers.subscriptions import LiveContext
+from booking_gateway.web.http_graphql import new_request_id
 from booking_gateway.web.websocket import LegacyWSHandler, TransportWSHandler
 
 #: The tenant of a WebSocket context until its connection_init is authenticated (no tenant has it).
@@ -74,7 +74,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         return orjson.loads(data)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        request_id = request.headers.get("x-request-id") or secrets.token_hex(8)
+        request_id = request.headers.get("x-request-id") or new_request_id()
         if isinstance(request, WebSocket):
             return LiveContext(tenant_id=UNAUTHENTICATED, deps=self.deps, request_id=request_id,
                                request=request, live=self.live)
