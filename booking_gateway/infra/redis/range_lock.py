@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
@@ -37,10 +36,12 @@ from redis.exceptions import RedisError
 
 from booking_gateway.domain.errors import Contended
 from booking_gateway.domain.ports import Claim, ConflictSpace, Lease, LockAbandoned, RangeLock
+from booking_gateway.infra.deadlines import Deadlines, Entry
 from booking_gateway.infra.redis import outbox
 from booking_gateway.infra.redis.keys import fence_key, lock_key
 from booking_gateway.infra.redis.outage import Outage
 from booking_gateway.infra.redis.scripts import ScriptRunner
+from booking_gateway.infra.unique_ids import UniqueIds
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -61,6 +62,9 @@ _LUA = files(__package__) / "lua"
 ACQUIRE_LUA = (_LUA / "acquire.lua").read_text(encoding="utf-8")
 RELEASE_LUA = (_LUA / "release.lua").read_text(encoding="utf-8")
 EXTEND_LUA = (_LUA / "extend.lua").read_text(encoding="utf-8")
+
+#: Hold tokens: unique per hold across gateways (entries with one token never block each other).
+_new_token = UniqueIds()
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -157,7 +161,9 @@ class RedisRangeLock:
         self._monotonic = monotonic
         self._rand = rand
         self._timeout_s = command_timeout_ms / 1000
+        self._deadlines = Deadlines(self._timeout_s)
         self._auto_extend = auto_extend
+        self._keep_alive_timers = Deadlines(ttl_ms / 3000)  # extend after a third of the TTL
         self._runner = runner
         self._acquire_script: AsyncScript = client.register_script(ACQUIRE_LUA)
         self._release_script: AsyncScript = client.register_script(RELEASE_LUA)
@@ -221,7 +227,7 @@ class RedisRangeLock:
         if not isinstance(lease, RedisLease):
             yield lease
             return
-        keep_alive = _KeepAlive(self, lease, self._ttl_ms / 3000) if self._auto_extend else None
+        keep_alive = _KeepAlive(self, lease, self._keep_alive_timers) if self._auto_extend else None
         with outbox.collecting() as publications:
             try:
                 yield lease
@@ -249,7 +255,7 @@ class RedisRangeLock:
             return Lease(held=True)
         if self._outage.skip():
             return Lease(held=False)
-        token = secrets.token_hex(8)
+        token = _new_token()
         entries = tuple(self._entry(space, claim) for claim in space.claims)
         deadline = self._monotonic() + self._wait_s
         fences: list[int] = []
@@ -333,9 +339,9 @@ class RedisRangeLock:
         return int(reply) == 1
 
     async def _call(self, script: AsyncScript, keys: list[str], args: Sequence[int | str | bytes]) -> Any:
-        async with asyncio.timeout(self._timeout_s):
-            if self._runner is not None:
-                return await self._runner.run(script, keys, args)
+        if self._runner is not None:
+            return await self._runner.run(script, keys, args, self._deadlines)
+        with self._deadlines.limit():
             return await script(keys=keys, args=args, client=self._client)
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
@@ -352,29 +358,34 @@ class RedisRangeLock:
         self._outage.failed(err, during)
 
 
-class _KeepAlive:
-    """Extends a lease every ``interval_s`` while its body runs.
+class _KeepAlive(Entry):
+    """Extends a lease every interval (a third of the TTL) while its body runs.
 
-    A timer, not a task, until it first fires: bodies shorter than a third of the TTL (all of
-    them, normally) pay nothing. If an extension finds the lease lost, it stops and warns.
+    An entry on the lock's shared keep-alive timer, not a task nor a timer handle of its own,
+    until it first fires: bodies shorter than the interval (all of them, normally) pay an
+    append. If an extension finds the lease lost, it stops and warns.
     """
 
-    def __init__(self, lock: RedisRangeLock, lease: RedisLease, interval_s: float) -> None:
+    __slots__ = ("_lease", "_lock", "_loop", "_stopped", "_task", "_timers")
+
+    def __init__(self, lock: RedisRangeLock, lease: RedisLease, timers: Deadlines) -> None:
+        self.deadline = 0.0  # Entry's fields, set here: one call less per booking
+        self.live = False
         self._lock = lock
         self._lease = lease
-        self._interval_s = interval_s
+        self._timers = timers
         self._loop = asyncio.get_running_loop()
         self._task: asyncio.Task[None] | None = None
         self._stopped = False
-        self._timer = self._loop.call_later(interval_s, self._fire)
+        timers.add(self, self._loop)
 
-    def _fire(self) -> None:
+    def expire(self) -> None:
         self._task = self._lock._in_background(self._extend())
 
     async def _extend(self) -> None:
         if await self._lock.extend(self._lease):
             if not self._stopped:
-                self._timer = self._loop.call_later(self._interval_s, self._fire)
+                self._timers.add(self, self._loop)
         elif not self._stopped:
             _log.warning("a range lock lease could not be extended (expired, released or Redis "
                          "failed) while its holder still ran; overlapping requests may proceed, "
@@ -382,7 +393,7 @@ class _KeepAlive:
 
     def stop(self) -> None:
         self._stopped = True
-        self._timer.cancel()
+        self._timers.discard(self)
         if self._task is not None and not self._task.done():
             self._task.cancel()
 

@@ -33,6 +33,7 @@ from uuid import UUID
 
 from redis.exceptions import MaxConnectionsError, RedisError
 
+from booking_gateway.infra.deadlines import Deadlines
 from booking_gateway.infra.redis.outage import WARN_EVERY_S, Outage
 
 if TYPE_CHECKING:
@@ -107,6 +108,7 @@ class RedisRateLimiter:
         self._now_us = now_us
         self._monotonic = monotonic
         self._timeout_s = command_timeout_ms / 1000
+        self._deadlines = Deadlines(self._timeout_s)
         self._script: AsyncScript = client.register_script(RATE_LIMIT_LUA)
         self._runner = runner
         self._outage = Outage("Redis rate limiter", "failing open: tenant rate limits are not enforced until "
@@ -170,10 +172,10 @@ class RedisRateLimiter:
         try:
             keys = [rate_key(self._prefix, tenant_id)]
             args: list[int | str] = [repr(self._interval_us), self._burst, now]
-            async with asyncio.timeout(self._timeout_s):
-                if self._runner is not None:
-                    reply = await self._runner.run(self._script, keys, args)
-                else:
+            if self._runner is not None:
+                reply = await self._runner.run(self._script, keys, args, self._deadlines)
+            else:
+                with self._deadlines.limit():
                     reply = await self._script(keys=keys, args=args, client=self._client)
         except MaxConnectionsError:
             self._record_saturation()
