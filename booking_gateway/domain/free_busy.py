@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import attrgetter
 
 from booking_gateway.domain.time_window import TimeWindow
+
+#: TimeWindow's own order (by start, then end), compared in C instead of by its __lt__
+_BOUNDS = attrgetter("start", "end")
 
 
 def merge(windows: Iterable[TimeWindow]) -> list[TimeWindow]:
     """Sorted union; windows that overlap or touch become one (busy 9-10 and 10-11 is busy 9-11)."""
     merged: list[TimeWindow] = []
-    for window in sorted(windows):
+    for window in sorted(windows, key=_BOUNDS):
         if merged and window.start <= merged[-1].end:
             if window.end > merged[-1].end:
                 merged[-1] = TimeWindow.unchecked(merged[-1].start, window.end)
@@ -21,7 +25,14 @@ def merge(windows: Iterable[TimeWindow]) -> list[TimeWindow]:
 
 def clip(windows: Iterable[TimeWindow], to: TimeWindow) -> list[TimeWindow]:
     """The parts of ``windows`` inside ``to``, in input order; parts outside are dropped."""
-    return [part for w in windows if (part := w.intersection(to)) is not None]
+    start, end = to.start, to.end
+    parts: list[TimeWindow] = []
+    for w in windows:
+        if start <= w.start and w.end <= end:  # the usual case, without a call
+            parts.append(w)
+        elif (part := w.intersection(to)) is not None:
+            parts.append(part)
+    return parts
 
 
 def busy_within(bookings: Iterable[TimeWindow], window: TimeWindow) -> list[TimeWindow]:
@@ -32,11 +43,13 @@ def busy_within(bookings: Iterable[TimeWindow], window: TimeWindow) -> list[Time
 def complement(busy: list[TimeWindow], window: TimeWindow) -> list[TimeWindow]:
     """``window`` minus ``busy``, sorted; ``busy`` must be merged and clipped to ``window``."""
     free: list[TimeWindow] = []
+    unchecked = TimeWindow.unchecked
     cursor = window.start
     for b in busy:
         if b.start > cursor:
-            free.append(TimeWindow.unchecked(cursor, b.start))
-        cursor = max(cursor, b.end)
+            free.append(unchecked(cursor, b.start))
+        if b.end > cursor:
+            cursor = b.end
     if cursor < window.end:
-        free.append(TimeWindow.unchecked(cursor, window.end))
+        free.append(unchecked(cursor, window.end))
     return free

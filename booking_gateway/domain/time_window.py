@@ -21,8 +21,8 @@ class TimeWindow:
 
     def __post_init__(self) -> None:
         start, end = _checked(self.start, self.end, "start", "end")
-        object.__setattr__(self, "start", start)
-        object.__setattr__(self, "end", end)
+        _set_start(self, start)
+        _set_end(self, end)
 
     @classmethod
     def of(cls, start: datetime, end: datetime, *, start_field: str = "start",
@@ -34,9 +34,9 @@ class TimeWindow:
     def unchecked(cls, start: datetime, end: datetime) -> TimeWindow:
         """For arithmetic on windows that is valid by construction (UTC, ``start < end``):
         skips the checks, which free/busy of a long window would otherwise run hundreds of times."""
-        window = object.__new__(cls)
-        object.__setattr__(window, "start", start)
-        object.__setattr__(window, "end", end)
+        window = _new(cls)
+        _set_start(window, start)
+        _set_end(window, end)
         return window
 
     @property
@@ -63,6 +63,13 @@ class TimeWindow:
         return f"[{format_instant(self.start)}, {format_instant(self.end)})"
 
 
+# Setting the slots of a frozen window through their descriptors: ~2.5x faster than
+# object.__setattr__, which free/busy of a long window calls hundreds of times.
+_new = object.__new__
+_set_start = vars(TimeWindow)["start"].__set__
+_set_end = vars(TimeWindow)["end"].__set__
+
+
 def _checked(start: datetime, end: datetime, start_field: str,
              end_field: str) -> tuple[datetime, datetime]:
     if start.tzinfo is UTC and end.tzinfo is UTC:  # the common case (the database's values): cheap
@@ -87,9 +94,25 @@ def _in_utc(value: datetime, field: str) -> datetime:
         raise ValidationFailed(field, f"{field} is out of the supported range of dates") from None
 
 
+#: Formatted UTC instants. Answers repeat their instants (a busy window's end is the next free
+#: window's start) and so do consecutive answers (the same bookings), while formatting one costs
+#: about as much as all of the rest of its completion; cleared whenever it reaches the bound.
+_UTC_TEXT: dict[datetime, str] = {}
+_UTC_TEXT_MAX = 8192
+
+
 def format_instant(value: datetime) -> str:
     """RFC 3339 in UTC with a ``Z`` suffix, the contract's output format."""
-    if value.tzinfo is UTC:  # the usual case: isoformat ends in "+00:00"
-        return value.isoformat()[:-6] + "Z"
+    if value.tzinfo is UTC:  # the usual case (values from the database and the domain)
+        # Two datetimes with the same tzinfo are equal only if their fields are, so a hit is
+        # exact; other zones are not cached (equality ignores ``fold`` within one zone).
+        text = _UTC_TEXT.get(value)
+        if text is None:
+            # a naive date and time format in half the time of the aware datetime
+            text = f"{value.date().isoformat()}T{value.time().isoformat()}Z"
+            if len(_UTC_TEXT) >= _UTC_TEXT_MAX:
+                _UTC_TEXT.clear()
+            _UTC_TEXT[value] = text
+        return text
     text = value.astimezone(UTC).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
