@@ -4,11 +4,12 @@ graphql-core completes every field of every object through the same general mach
 (resolve info, resolver, completion, a path per list item), which is most of the cost of
 answers made of many small objects: a week's availability is ~120 TimeWindow objects, and
 profiles showed half its CPU there. When every field selected on an object is a plain
-attribute (Strawberry's default resolver, no arguments) of scalar or enum type, without
-@defer or @stream, the object (or a whole list of them) is completed by reading and
-serializing those attributes directly. Anything else, and any value that would need an error
-(a null in a non-null field, a failed serialization), goes the general way, so answers and
-errors are exactly graphql-core's.
+attribute (Strawberry's default resolver, no arguments) of scalar or enum type, or of such
+an object type or a list of one (Availability: version, busy, free), without directives
+(@defer, @stream, @skip, @include) on those, the object (or a whole list of them) is
+completed by reading and serializing those attributes directly. Anything else, and any
+value that would need an error (a null in a non-null field, a failed serialization), goes
+the general way, so answers and errors are exactly graphql-core's.
 """
 
 from __future__ import annotations
@@ -30,8 +31,11 @@ from graphql import (
 from graphql.pyutils import AwaitableOrValue
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-#: (response key, attribute reader or None for __typename, output coercion of the leaf type, nullable)
-_Step = tuple[str, Callable[[Any], Any] | None, Callable[[Any], Any] | None, bool]
+#: (response key, attribute reader or None for __typename, output coercion of a leaf type or None,
+#:  nullable, the completion of an object or of a list of objects (for fields of those types))
+_Step = tuple[str, Callable[[Any], Any] | None, Callable[[Any], Any] | None, bool, "_Nested | None"]
+#: (the plan of the objects, their type's name, a list of them)
+_Nested = tuple[tuple[_Step, ...], str, bool]
 _NO_PLAN: tuple[_Step, ...] = ()
 _BACKREF = "strawberry-definition"
 
@@ -115,26 +119,44 @@ class LeafObjectExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 return _NO_PLAN
             name = details[0].node.name.value
             if name == "__typename":
-                steps.append((response_key, None, None, False))
+                steps.append((response_key, None, None, False, None))
                 continue
             field = return_type.fields.get(name)
             reader = _plain_attribute(field)
             if field is None or reader is None:
                 return _NO_PLAN
             nullable = not isinstance(field.type, GraphQLNonNull)
-            leaf = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
-            if not isinstance(leaf, (GraphQLScalarType, GraphQLEnumType)):
+            named = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+            if isinstance(named, (GraphQLScalarType, GraphQLEnumType)):
+                steps.append((response_key, reader, named.coerce_output_value, nullable, None))
+                continue
+            nested = self._nested(named, details)
+            if nested is None:
                 return _NO_PLAN
-            steps.append((response_key, reader, leaf.coerce_output_value, nullable))
+            steps.append((response_key, reader, None, nullable, nested))
         return tuple(steps)
+
+    def _nested(self, field_type: Any, field_details_list: Any) -> _Nested | None:
+        """The plan of a field of a plain object type, or of a list of them (not of lists)."""
+        if any(d.node.directives for d in field_details_list):  # @stream, @skip, @include
+            return None
+        is_list = isinstance(field_type, GraphQLList)
+        if is_list:
+            item_type = field_type.of_type
+            field_type = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
+        if not isinstance(field_type, GraphQLObjectType) or field_type.is_type_of is not None:
+            return None
+        plan = self._plan_for(field_type, field_details_list)
+        return None if plan is _NO_PLAN else (plan, field_type.name, is_list)
 
 
 def _plain_selections(node: FieldNode) -> bool:
-    """Whether the subfields collected under ``node`` depend on nothing but the node itself
-    (not on variables through @skip/@include/@defer, nor on fragments)."""
+    """Whether the subfields collected under ``node`` (and under those) depend on nothing but
+    the nodes (not on variables through @skip/@include/@defer, nor on fragments)."""
     selection_set = node.selection_set
     return selection_set is not None and all(
         isinstance(selection, FieldNode) and not selection.directives
+        and (selection.selection_set is None or _plain_selections(selection))
         for selection in selection_set.selections)
 
 
@@ -152,7 +174,7 @@ def _complete(plan: tuple[_Step, ...], type_name: str, source: Any) -> dict[str,
     """The completed object, or None when a field needs graphql-core's error handling."""
     completed: dict[str, Any] = {}
     try:
-        for response_key, read, coerce, nullable in plan:
+        for response_key, read, coerce, nullable, nested in plan:
             if read is None:
                 completed[response_key] = type_name
                 continue
@@ -162,14 +184,21 @@ def _complete(plan: tuple[_Step, ...], type_name: str, source: Any) -> dict[str,
                     return None
                 completed[response_key] = None
                 continue
-            assert coerce is not None
-            coerced = coerce(value)
+            coerced = coerce(value) if coerce is not None else _complete_nested(nested, value)
             if coerced is None or coerced is Undefined:
                 return None
             completed[response_key] = coerced
     except Exception:  # the general path raises the same, as a located GraphQL error
         return None
     return completed
+
+
+def _complete_nested(nested: _Nested | None, value: Any) -> Any:
+    assert nested is not None
+    plan, type_name, is_list = nested
+    if not is_list:
+        return _complete(plan, type_name, value)
+    return _complete_all(plan, type_name, value) if isinstance(value, (list, tuple)) else None
 
 
 def _complete_all(plan: tuple[_Step, ...], type_name: str, items: list[Any] | tuple[Any, ...]
@@ -184,7 +213,7 @@ def _complete_all(plan: tuple[_Step, ...], type_name: str, items: list[Any] | tu
             if source is None:
                 return None
             item: dict[str, Any] = {}
-            for response_key, read, coerce, nullable in plan:
+            for response_key, read, coerce, nullable, nested in plan:
                 if read is None:
                     item[response_key] = type_name
                     continue
@@ -194,7 +223,7 @@ def _complete_all(plan: tuple[_Step, ...], type_name: str, items: list[Any] | tu
                         return None
                     item[response_key] = None
                     continue
-                coerced = coerce(value)  # type: ignore[misc]  # set whenever read is
+                coerced = coerce(value) if coerce is not None else _complete_nested(nested, value)
                 if coerced is None or coerced is Undefined:
                     return None
                 item[response_key] = coerced

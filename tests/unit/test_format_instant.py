@@ -70,7 +70,7 @@ def test_an_ambiguous_local_time_is_not_confused_with_its_twin() -> None:
 def test_an_equal_utc_instant_is_formatted_from_the_cache() -> None:
     value = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     text = format_instant(value)
-    assert time_window._UTC_TEXT == {value: "2026-12-01T09:00:00Z"}
+    assert {value: "2026-12-01T09:00:00Z"} == time_window._UTC_TEXT
     assert format_instant(value.replace()) is text
 
 

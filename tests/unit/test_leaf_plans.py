@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import strawberry
-from graphql import DocumentNode, ExecutionResult, execute, parse
+from graphql import DocumentNode, ExecutionResult, GraphQLSchema, execute, parse
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from booking_gateway.schema import leaf_objects
@@ -31,7 +31,36 @@ class Query:
         return Thing(name="c", size=3)
 
 
+@strawberry.type
+class Box:
+    label: str
+    things: list[Thing]
+    maybe_things: list[Thing | None] | None
+    first: Thing
+    spare: Thing | None
+
+
+def box(label: str, **broken: Any) -> Box:
+    values: dict[str, Any] = {"label": label, "things": [Thing(name="a", size=1), Thing(name="b", size=None)],
+                              "maybe_things": None, "first": Thing(name="f", size=2), "spare": None}
+    return Box(**{**values, **broken})
+
+
+@strawberry.type
+class BoxQuery:
+    @strawberry.field
+    def boxes(self) -> list[Box]:
+        return [box("ok"), box("items", maybe_things=[None, Thing(name="m", size=None)]),
+                box("spare", spare=Thing(name="s", size=4))]
+
+    @strawberry.field
+    def broken(self) -> list[Box | None]:
+        return [box("ok"), box("null name", things=[Thing(name=None, size=1)]),  # type: ignore[arg-type]
+                box("null first", first=None), box("not a list", things=Thing(name="x", size=0))]
+
+
 SCHEMA = strawberry.Schema(query=Query)._schema
+BOX_SCHEMA = strawberry.Schema(query=BoxQuery)._schema
 
 
 @pytest.fixture(autouse=True)
@@ -41,15 +70,16 @@ def no_shared_plans() -> Iterator[None]:
     leaf_objects._SHARED_PLANS.clear()
 
 
-def run(document: DocumentNode, cls: type[Any], **variables: Any) -> tuple[Any, list[str]]:
-    result = execute(SCHEMA, document, variable_values=variables, executor_class=cls)
+def run(document: DocumentNode, cls: type[Any], schema: GraphQLSchema = SCHEMA,
+        **variables: Any) -> tuple[Any, list[tuple[str, Any]]]:
+    result = execute(schema, document, variable_values=variables, executor_class=cls)
     assert isinstance(result, ExecutionResult)
-    return result.data, [e.message for e in result.errors or []]
+    return result.data, [(e.message, e.path) for e in result.errors or []]
 
 
-def both(document: DocumentNode, **variables: Any) -> tuple[Any, list[str]]:
-    fast = run(document, LeafObjectExecutionContext, **variables)
-    assert fast == run(document, StrawberryGraphQLCoreExecutionContext, **variables)
+def both(document: DocumentNode, schema: GraphQLSchema = SCHEMA, **variables: Any) -> tuple[Any, list[Any]]:
+    fast = run(document, LeafObjectExecutionContext, schema, **variables)
+    assert fast == run(document, StrawberryGraphQLCoreExecutionContext, schema, **variables)
     return fast
 
 
@@ -72,7 +102,8 @@ def test_a_plain_selection_is_planned_once_for_all_executions() -> None:
 def test_a_selection_that_depends_on_variables_is_planned_per_execution(text: str) -> None:
     document = parse(text)
     answers = [both(document, yes=yes) for yes in (True, False, True, False)]
-    assert answers[0] == answers[2] and answers[1] == answers[3]
+    assert answers[0] == answers[2]
+    assert answers[1] == answers[3]
     assert answers[0] != answers[1]
     assert not leaf_objects._SHARED_PLANS
 
@@ -84,3 +115,31 @@ def test_the_shared_plans_stay_within_their_bound(monkeypatch: pytest.MonkeyPatc
         data, _ = both(document)
         assert data == {"things": [{f"name{i}": "a"}, {f"name{i}": "b"}]}
         assert 0 < len(leaf_objects._SHARED_PLANS) <= 3
+
+
+def test_objects_with_lists_of_plain_objects_are_completed_in_one_step() -> None:
+    document = parse("{ boxes { label things { name size } maybeThings { name } first { name } "
+                     "spare { size __typename } } }")
+    for _ in range(2):
+        data, errors = both(document, BOX_SCHEMA)
+        assert not errors
+        assert data["boxes"][1]["maybeThings"] == [None, {"name": "m"}]
+        assert data["boxes"][2]["spare"] == {"size": 4, "__typename": "Thing"}
+    assert any(key[0].name == "Box" for key in leaf_objects._SHARED_PLANS)
+
+
+@pytest.mark.parametrize("text", [
+    "{ broken { label things { name size } first { name } } }",
+    "{ broken { label things { size } first { size } } }",
+    "{ broken { things { name } } }",
+])
+def test_errors_inside_nested_objects_answer_like_graphql_core(text: str) -> None:
+    data, errors = both(parse(text), BOX_SCHEMA)
+    assert data["broken"][0] is not None
+    assert errors or "name" not in text
+
+
+def test_a_directive_on_a_nested_field_is_honoured() -> None:
+    document = parse("query($yes: Boolean!) { boxes { label things @include(if: $yes) { name } } }")
+    assert both(document, BOX_SCHEMA, yes=True) != both(document, BOX_SCHEMA, yes=False)
+    assert not any(key[0].name == "Box" for key in leaf_objects._SHARED_PLANS)
