@@ -13,14 +13,27 @@ _BOUNDS = attrgetter("start", "end")
 
 def merge(windows: Iterable[TimeWindow]) -> list[TimeWindow]:
     """Sorted union; windows that overlap or touch become one (busy 9-10 and 10-11 is busy 9-11)."""
+    ordered = list(windows)
+    if not _by_start(ordered):  # the store's windows come sorted: no sort, no key tuples
+        ordered.sort(key=_BOUNDS)
     merged: list[TimeWindow] = []
-    for window in sorted(windows, key=_BOUNDS):
+    for window in ordered:
         if merged and window.start <= merged[-1].end:
             if window.end > merged[-1].end:
                 merged[-1] = TimeWindow.unchecked(merged[-1].start, window.end)
         else:
             merged.append(window)
     return merged
+
+
+def _by_start(windows: list[TimeWindow]) -> bool:
+    """Whether sorted by start, which is all that merge needs (equal starts merge anyway)."""
+    previous = None
+    for window in windows:
+        if previous is not None and window.start < previous:
+            return False
+        previous = window.start
+    return True
 
 
 def clip(windows: Iterable[TimeWindow], to: TimeWindow) -> list[TimeWindow]:

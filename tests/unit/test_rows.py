@@ -52,6 +52,16 @@ def test_a_window_read_again_is_the_same_object() -> None:
     assert other.end == datetime(2026, 12, 1, 9, 0, 0, 1, tzinfo=UTC)
 
 
+def test_a_start_read_again_with_another_end_is_that_window() -> None:
+    start = micros(datetime(2026, 12, 1, 9, tzinfo=UTC))
+    hour, half = start + 3_600_000_000, start + 1_800_000_000
+    assert windows_from([start], [hour])[0].end == datetime(2026, 12, 1, 10, tzinfo=UTC)
+    assert windows_from([start], [half])[0].end == datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    assert windows_from([start], [hour])[0].end == datetime(2026, 12, 1, 10, tzinfo=UTC)
+    both = windows_from([start, start], [half, hour])
+    assert [w.end for w in both] == [datetime(2026, 12, 1, 9, 30, tzinfo=UTC), datetime(2026, 12, 1, 10, tzinfo=UTC)]
+
+
 def test_an_empty_window_is_still_refused() -> None:
     start = micros(datetime(2026, 12, 1, 9, tzinfo=UTC))
     with pytest.raises(ValidationFailed):

@@ -54,23 +54,24 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: the ~120 bounds of a week's availability cost more than its SQL; an int8 decodes for
 #: almost nothing, and the same bookings are read again and again, so their windows (and
 #: the datetimes in them, whose hashes the formatting cache then finds already computed)
-#: are reused from here. TimeWindow is immutable, so sharing one is safe.
-_WINDOWS: dict[tuple[int, int], TimeWindow] = {}
+#: are reused from here. TimeWindow is immutable, so sharing one is safe. Keyed by the start
+#: alone, holding the end too, so that a hit allocates nothing (no key tuple).
+_WINDOWS: dict[int, tuple[int, TimeWindow]] = {}
 _WINDOWS_MAX = 8192
 
 
 def _windows_from_micros(starts: Sequence[int], ends: Sequence[int] | None) -> list[TimeWindow]:
     windows = []
     cache = _WINDOWS
-    for bounds in zip(starts, ends or (), strict=True):
-        window = cache.get(bounds)
-        if window is None:
-            window = TimeWindow(_EPOCH + timedelta(microseconds=bounds[0]),
-                                _EPOCH + timedelta(microseconds=bounds[1]))
+    for start, end in zip(starts, ends or (), strict=True):
+        known = cache.get(start)
+        if known is None or known[0] != end:
+            known = (end, TimeWindow(_EPOCH + timedelta(microseconds=start),
+                                     _EPOCH + timedelta(microseconds=end)))
             if len(cache) >= _WINDOWS_MAX:
                 cache.clear()
-            cache[bounds] = window
-        windows.append(window)
+            cache[start] = known
+        windows.append(known[1])
     return windows
 
 
