@@ -7,6 +7,7 @@ clients are gone; the wire is the real one.
 from __future__ import annotations
 
 import asyncio
+import gc
 import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -182,3 +183,8 @@ async def test_a_subscription_over_http_is_refused(served: Served) -> None:
     body = response.json()
     assert body.get("data") is None
     assert body["errors"]
+
+
+async def test_the_startup_heap_is_frozen_out_of_the_collectors_sight(served: Served) -> None:
+    # without it a full collection walked the whole schema: 60-78 ms pauses, measured in-process
+    assert gc.get_freeze_count() > 10_000
