@@ -16,6 +16,7 @@ from booking_gateway.domain.model import BookingStatus, Resource
 from booking_gateway.domain.outcome import Deps
 from booking_gateway.domain.ports import Booked, NewBooking, Rejected, Replayed, ResourceMissing
 from booking_gateway.domain.time_window import TimeWindow
+from booking_gateway.infra.postgres import booking_sql
 from booking_gateway.infra.postgres.store import PostgresBookingStore
 from booking_gateway.infra.postgres.tenants import PostgresTenantDirectory
 
@@ -219,3 +220,18 @@ async def test_a_transaction_whose_connection_dies_is_contention_and_writes_noth
     after = await store.get_booking(tenant_id, created.id)
     assert after is not None
     assert after.status is BookingStatus.CONFIRMED, "the transaction died with its connection"
+
+
+async def test_the_precheck_commits_its_rejection_record_lazily_without_leaking_the_setting(
+        store: PostgresBookingStore, tenant_id: UUID, gateway: Gateway) -> None:
+    resource = await new_resource(store, tenant_id)
+    await store.commit_booking(key(tenant_id, "a"), b"h", booking(tenant_id, resource.id, window(0, 2)))
+    async with gateway.database.connection() as conn:
+        row = await conn.fetchrow(booking_sql.PRECHECK.text, *booking_sql.PRECHECK.args({
+            "tenant": tenant_id, "mutation": Mutation.BOOK_SLOT.value, "cmid": "lazy", "hash": b"h",
+            "resource": resource.id, "start": window(1, 3).start, "end": window(1, 3).end}))
+        assert row["rejection_recorded"]
+        # set_config(..., true) lasted only for the statement's own transaction: the pooled
+        # connection's next commit (a booking) waits for the WAL flush again
+        assert await conn.fetchval("SHOW synchronous_commit") == "on"
+    assert (await store.find_outcome(key(tenant_id, "lazy"))) is not None

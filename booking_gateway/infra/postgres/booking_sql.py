@@ -11,6 +11,10 @@ from booking_gateway.infra.postgres.rows import OUTCOME_COLUMNS
 from booking_gateway.infra.postgres.sql import SQL
 
 # :tenant :mutation :cmid :hash :resource :start :end
+# Its only write is a rejection record, committed without waiting for the WAL flush
+# (set_config(..., true) lasts until the end of the statement's own transaction): a record
+# lost in a crash only means that a retry re-evaluates, and on a full day most requests end
+# here. Measured on the hot benchmark: ~10% more decisions/s.
 PRECHECK = SQL(f"""
 WITH prior AS (
     SELECT {OUTCOME_COLUMNS} FROM idempotency_records
@@ -34,7 +38,7 @@ SELECT p.*, EXISTS (SELECT 1 FROM res) AS resource_found,
        ARRAY(SELECT lower(during) FROM clashes ORDER BY during) AS overlap_starts,
        ARRAY(SELECT upper(during) FROM clashes ORDER BY during) AS overlap_ends,
        EXISTS (SELECT 1 FROM recorded) AS rejection_recorded
-FROM (SELECT 1) AS one LEFT JOIN prior p ON true
+FROM (SELECT set_config('synchronous_commit', 'off', true)) AS one LEFT JOIN prior p ON true
 """)
 
 # :tenant :mutation :cmid :hash :resource :start :end :id :reference :note
