@@ -23,10 +23,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from statistics import median
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -235,6 +236,12 @@ def seed(url: str, key: str, base: int, resources: int) -> dict[str, str]:
     return {"IDS_FILE": str(ids_file), "WEEK_RESOURCE": week, "HOT_RESOURCE": hot, "HOT_NO_LOCK": hot_no_lock}
 
 
+PG_ANCHOR_SCHEMA = """
+    CREATE EXTENSION IF NOT EXISTS btree_gist;
+    CREATE TABLE bench_excl (id bigserial PRIMARY KEY, resource_id int NOT NULL, during tstzrange NOT NULL,
+                             EXCLUDE USING gist (resource_id WITH =, during WITH &&));
+    CREATE SEQUENCE bench_slot"""
+
 INSERT_SQL = ("WITH n AS (SELECT nextval('bench_slot') AS v) INSERT INTO bench_excl (resource_id, during) "
               "SELECT (v % 100)::int, tstzrange(to_timestamp(v * 60), to_timestamp(v * 60 + 30)) FROM n")
 
@@ -249,11 +256,6 @@ async def _execute(db_url: str, sql: str) -> None:
 
 def pg_insert_anchor(db_url: str, seconds: float, clients: int) -> Result:
     """PostgreSQL's own rate of inserts into an exclusion-constrained table (pgbench, or asyncpg)."""
-    asyncio.run(_execute(db_url, """
-        CREATE EXTENSION IF NOT EXISTS btree_gist;
-        CREATE TABLE bench_excl (id bigserial PRIMARY KEY, resource_id int NOT NULL, during tstzrange NOT NULL,
-                                 EXCLUDE USING gist (resource_id WITH =, during WITH &&));
-        CREATE SEQUENCE bench_slot"""))
     pgbench = shutil.which("pgbench")
     if not pgbench:
         return asyncio.run(_asyncpg_inserts(db_url, seconds, clients))
@@ -306,97 +308,147 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2, help="gateway and anchor worker processes")
     parser.add_argument("--smoke", action="store_true", help="1-second runs, Python load generator")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="measure everything this many times, interleaved, and report the median ratio "
+                             "(the machine's speed drifts between minutes; a ratio within one round does not)")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.seconds = 1.0
+        args.seconds, args.rounds = 1.0, 1
     load = Load(args.seconds, args.connections, force_python=args.smoke)
     log(f"load generator: {load.label}; {args.seconds:g} s per run, {args.connections} connections")
 
-    results: dict[str, Result] = {}
+    rounds: list[dict[str, Result]] = []
     name, db_url = asyncio.run(create_database())
     try:
-        for label, app in (("strawberry hello, stock", "benchmarks.anchors.hello:stock"),
-                           ("strawberry hello, cached", "benchmarks.anchors.hello:cached")):
-            port = free_port()
-            with server(uvicorn(app, port, args.workers), {}, port, "/"):
-                results[label] = load.run(label, f"http://127.0.0.1:{port}/", "hello", {})
-        results["postgres"] = pg_insert_anchor(db_url, args.seconds, 16)
-        log(f"postgres inserts: {results['postgres'].rate:,.0f}/s")
+        with ExitStack() as servers:
+            anchors = {}
+            for label, app in (("strawberry hello, stock", "benchmarks.anchors.hello:stock"),
+                               ("strawberry hello, cached", "benchmarks.anchors.hello:cached")):
+                port = free_port()
+                servers.enter_context(server(uvicorn(app, port, args.workers), {}, port, "/"))
+                anchors[label] = f"http://127.0.0.1:{port}/"
+            asyncio.run(_execute(db_url, PG_ANCHOR_SCHEMA))
 
-        env = {"BOOKING_DATABASE_URL": db_url, "BOOKING_REDIS_URL": REDIS_URL, "BOOKING_LOG_LEVEL": "WARNING",
-               "BOOKING_REDIS_PREFIX": f"bench-{secrets.token_hex(3)}", "BOOKING_ENV": "production",
-               "BOOKING_RATE_LIMIT_PER_S": "0"}  # the benchmark is one tenant at full speed
-        cli("migrate", env=env)
-        key = cli("tenant", "create", "bench", env=env).strip().splitlines()[-1].split()[-1]
-        base = int(time.time()) // 86400 * 86400 + 30 * 86400
-        port = free_port()
-        url = f"http://127.0.0.1:{port}/graphql"
-        with server(gateway(port, args.workers), env, port, "/healthz") as gw:
+            env = {"BOOKING_DATABASE_URL": db_url, "BOOKING_REDIS_URL": REDIS_URL, "BOOKING_LOG_LEVEL": "WARNING",
+                   "BOOKING_REDIS_PREFIX": f"bench-{secrets.token_hex(3)}", "BOOKING_ENV": "production",
+                   "BOOKING_RATE_LIMIT_PER_S": "0"}  # the benchmark is one tenant at full speed
+            cli("migrate", env=env)
+            key = cli("tenant", "create", "bench", env=env).strip().splitlines()[-1].split()[-1]
+            base = int(time.time()) // 86400 * 86400 + 30 * 86400
+            port = free_port()
+            url = f"http://127.0.0.1:{port}/graphql"
+            gw = servers.enter_context(server(gateway(port, args.workers), env, port, "/healthz"))
             data = seed(f"http://127.0.0.1:{port}", key, base, 100)
-            procs = partial(processes, gw)
+            unsafe_port = free_port()
+            unsafe_url = f"http://127.0.0.1:{unsafe_port}/graphql"
+            unsafe = {**env, "BOOKING_UNSAFE_NO_LOCK": "1", "BOOKING_ENV": "development"}
+            unsafe_gw = servers.enter_context(server(gateway(unsafe_port, args.workers), unsafe, unsafe_port,
+                                                     "/healthz"))
+            procs, unsafe_procs = partial(processes, gw), partial(processes, unsafe_gw)
             common = {"API_KEY": key, "BASE_EPOCH": str(base), **data}
-            results["typename"] = load.run("gateway { __typename }", url, "typename", common)
-            results["book"] = load.run("bookSlot uncontended", url, "book_uncontended",
-                                       {**common, "BASE_EPOCH": str(base + 3650 * 86400)}, procs=procs)
-            results["hot"] = load.run("bookSlot hot resource", url, "book_hot",
-                                      {**common, "BASE_EPOCH": str(base + 20 * 365 * 86400)}, procs=procs)
-            results["week"] = load.run("availability, 1 week", url, "availability_week", common, warmup=1.0)
-        port = free_port()
-        url = f"http://127.0.0.1:{port}/graphql"
-        unsafe = {**env, "BOOKING_UNSAFE_NO_LOCK": "1", "BOOKING_ENV": "development"}
-        with server(gateway(port, args.workers), unsafe, port, "/healthz") as unsafe_gw:
-            results["hot_no_lock"] = load.run(
-                "bookSlot hot, no Redis lock", url, "book_hot",
-                {**common, "HOT_RESOURCE": data["HOT_NO_LOCK"], "BASE_EPOCH": str(base + 40 * 365 * 86400)},
-                procs=partial(processes, unsafe_gw))
+
+            for n in range(args.rounds):
+                if args.rounds > 1:
+                    log(f"round {n + 1} of {args.rounds}")
+                fresh = n * 1000 * 86400  # every round books windows of its own
+                results: dict[str, Result] = {}
+                for label, anchor_url in anchors.items():
+                    results[label] = load.run(label, anchor_url, "hello", {})
+                results["postgres"] = pg_insert_anchor(db_url, args.seconds, 16)
+                log(f"postgres inserts: {results['postgres'].rate:,.0f}/s")
+                results["typename"] = load.run("gateway { __typename }", url, "typename", common)
+                results["book"] = load.run("bookSlot uncontended", url, "book_uncontended",
+                                           {**common, "BASE_EPOCH": str(base + 3650 * 86400 + fresh)}, procs=procs)
+                results["hot"] = load.run("bookSlot hot resource", url, "book_hot",
+                                          {**common, "BASE_EPOCH": str(base + 20 * 365 * 86400 + fresh)}, procs=procs)
+                results["week"] = load.run("availability, 1 week", url, "availability_week", common, warmup=1.0)
+                results["hot_no_lock"] = load.run(
+                    "bookSlot hot, no Redis lock", unsafe_url, "book_hot",
+                    {**common, "HOT_RESOURCE": data["HOT_NO_LOCK"],
+                     "BASE_EPOCH": str(base + 40 * 365 * 86400 + fresh)}, procs=unsafe_procs)
+                rounds.append(results)
         overlaps = asyncio.run(overlap_count(db_url))
         Path(data["IDS_FILE"]).unlink(missing_ok=True)
     finally:
         asyncio.run(drop_database(name))
 
-    print(report(results, overlaps, load.label))
+    print(report(rounds, overlaps, load.label))
     if args.json:
-        args.json.write_text(json.dumps({k: vars(v) for k, v in results.items()} | {"overlaps": overlaps}, indent=2))
+        args.json.write_text(json.dumps({"rounds": [{k: vars(v) for k, v in r.items()} for r in rounds],
+                                         "overlaps": overlaps}, indent=2))
     return 0
 
 
-def report(r: dict[str, Result], overlaps: int, generator: str) -> str:
-    stock, cached, book = r["strawberry hello, stock"].rate, r["strawberry hello, cached"].rate, r["book"].rate
-    rows = [(v.name, f"{v.rate:,.0f}", f"{v.p50_ms:.1f}", f"{v.p99_ms:.1f}", f"{v.rate / stock:.2f}x",
-             f"{v.rate / cached:.2f}x", ", ".join(f"{k} {n}" for k, n in v.counts.items() if n))
-            for v in r.values()]
+def report(rounds: list[dict[str, Result]], overlaps: int, generator: str) -> str:
+    """The table (each scenario's median round) and the targets (the median of each round's ratio)."""
+    def ratio(f: Callable[[dict[str, Result]], float]) -> tuple[float, list[float]]:
+        values = [f(r) for r in rounds]
+        return median(values), values
+
+    def typical(key: str) -> Result:  # the round whose rate is the median
+        return sorted((r[key] for r in rounds), key=lambda x: x.rate)[(len(rounds) - 1) // 2]
+
+    stock = ratio(lambda r: r["strawberry hello, stock"].rate)[0]
+    cached = ratio(lambda r: r["strawberry hello, cached"].rate)[0]
+    rows = []
+    for key in rounds[0]:
+        v = typical(key)
+        vs_stock = ratio(partial(_rate_vs, key, "strawberry hello, stock"))[0]
+        vs_cached = ratio(partial(_rate_vs, key, "strawberry hello, cached"))[0]
+        rows.append((v.name, f"{v.rate:,.0f}", f"{v.p50_ms:.1f}", f"{v.p99_ms:.1f}", f"{vs_stock:.2f}x",
+                     f"{vs_cached:.2f}x", ", ".join(f"{k} {n}" for k, n in v.counts.items() if n)))
     widths = [max(len(str(row[i])) for row in [*rows, HEADER]) for i in range(len(HEADER))]
-    lines = [f"Load generator: {generator}", "",
+    each = "the median round of each scenario" if len(rounds) > 1 else "one round"
+    lines = [f"Load generator: {generator}; {len(rounds)} round(s), {each}; anchors: stock {stock:,.0f}/s, "
+             f"cached {cached:,.0f}/s", "",
              "  ".join(h.ljust(w) for h, w in zip(HEADER, widths, strict=True)),
              "  ".join("-" * w for w in widths)]
     lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
-    hot, nolock = r["hot"], r["hot_no_lock"]
-    cpu = r["book"].cpu_ms
-    bookings = max(1, r["book"].counts.get("ok", 0))
-    p99_met = "MET" if hot.p99_ms < 100 else "NOT MET"
-    lines += ["", "Targets (ratios from this run):",
-              _target("authenticated { __typename } vs cached hello", r["typename"].rate / cached, 1.0),
-              _target("bookSlot/s uncontended vs stock hello", book / stock, 0.75),
-              _target("hot decisions/s vs uncontended bookings/s", hot.decisions_rate / book, 1.0),
-              f"  hot resource p99: {hot.p99_ms:.1f} ms (target < 100 ms) {p99_met}; without the lock: "
-              f"p99 {nolock.p99_ms:.1f} ms, {nolock.decisions_rate:,.0f} decisions/s",
-              _target("1-week availability/s vs stock hello", r["week"].rate / stock, 1.0),
-              f"  bookings/s as a fraction of PostgreSQL's own insert rate: {book / r['postgres'].rate:.2f}",
-              "  CPU per booking: " + ", ".join(f"{k} {v / bookings:.2f} ms" for k, v in cpu.items()),
+    hot, nolock, book = typical("hot"), typical("hot_no_lock"), typical("book")
+    p99 = ratio(lambda r: r["hot"].p99_ms)
+    bookings = max(1, book.counts.get("ok", 0))
+    heading = ("Targets (ratios from this run):" if len(rounds) == 1 else
+               f"Targets (the median of {len(rounds)} rounds' ratios; each ratio is taken within one round):")
+    lines += ["", heading,
+              _target("authenticated { __typename } vs cached hello",
+                      ratio(lambda r: r["typename"].rate / r["strawberry hello, cached"].rate), 1.0),
+              _target("bookSlot/s uncontended vs stock hello",
+                      ratio(lambda r: r["book"].rate / r["strawberry hello, stock"].rate), 0.75),
+              _target("hot decisions/s vs uncontended bookings/s",
+                      ratio(lambda r: r["hot"].decisions_rate / r["book"].rate), 1.0),
+              f"  hot resource p99: {p99[0]:.1f} ms{_each(p99[1], ' ms')} (target < 100 ms) "
+              f"{'MET' if p99[0] < 100 else 'NOT MET'}; without the lock: p99 {nolock.p99_ms:.1f} ms, "
+              f"{nolock.decisions_rate:,.0f} decisions/s",
+              _target("1-week availability/s vs stock hello",
+                      ratio(lambda r: r["week"].rate / r["strawberry hello, stock"].rate), 1.0),
+              "  bookings/s as a fraction of PostgreSQL's own insert rate: "
+              f"{ratio(lambda r: r['book'].rate / r['postgres'].rate)[0]:.2f}",
+              "  CPU per booking: " + ", ".join(f"{k} {v / bookings:.2f} ms" for k, v in book.cpu_ms.items()),
               *(f"  CPU per decision, {label}: " + ", ".join(f"{k} {v / max(1, x.decisions):.2f} ms"
                                                              for k, v in x.cpu_ms.items())
                 for label, x in (("hot", hot), ("hot without the lock", nolock)) if x.cpu_ms),
-              f"  5xx answers: {sum(v.counts.get('http_5xx', 0) for v in r.values())}; "
+              f"  5xx answers: {sum(v.counts.get('http_5xx', 0) for r in rounds for v in r.values())}; "
               f"overlapping confirmed bookings afterwards: {overlaps}"]
     return "\n".join(lines)
+
+
+def _rate_vs(key: str, anchor: str, results: dict[str, Result]) -> float:
+    return results[key].rate / results[anchor].rate
 
 
 HEADER = ("scenario", "req/s", "p50 ms", "p99 ms", "vs stock", "vs cached", "answers")
 
 
-def _target(label: str, ratio: float, target: float) -> str:
-    return f"  {label}: {ratio:.2f}x (target >= {target:.2f}x) {'MET' if ratio >= target else 'NOT MET'}"
+def _each(values: list[float], unit: str = "x") -> str:
+    return f" (rounds: {', '.join(f'{v:.2f}' if unit == 'x' else f'{v:.1f}' for v in values)})" \
+        if len(values) > 1 else ""
+
+
+def _target(label: str, ratio: tuple[float, list[float]], target: float) -> str:
+    value, values = ratio
+    return (f"  {label}: {value:.2f}x{_each(values)} (target >= {target:.2f}x) "
+            f"{'MET' if value >= target else 'NOT MET'}")
 
 
 if __name__ == "__main__":
