@@ -9,6 +9,7 @@ import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
+from booking_gateway.schema import root_resolvers
 from booking_gateway.schema.errors import ERROR_TYPES
 from booking_gateway.schema.execution import SharedEventExecutionContext
 from booking_gateway.schema.mutation import Mutation
@@ -25,7 +26,7 @@ HEADER = """\
 
 def build_schema(extensions: Sequence[type[SchemaExtension] | Callable[[], SchemaExtension]] = (),
                  subscription: type | None = Subscription) -> strawberry.Schema:
-    return strawberry.Schema(
+    schema = strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=subscription,
@@ -34,6 +35,8 @@ def build_schema(extensions: Sequence[type[SchemaExtension] | Callable[[], Schem
         config=StrawberryConfig(scalar_map={datetime: DATETIME}),
         execution_context_class=SharedEventExecutionContext,
     )
+    root_resolvers.install(schema)
+    return schema
 
 
 def export_sdl(schema: strawberry.Schema | None = None) -> str:

@@ -19,16 +19,31 @@ from strawberry.types.arguments import InputContext
 T = TypeVar("T", bound=type)
 
 
+#: flat input class -> its (GraphQL name, Python name) pairs
+_FLAT_NAMES: dict[type, tuple[tuple[str, str], ...]] = {}
+
+
 def flat_input(cls: T) -> T:
     """Build ``cls`` from its GraphQL field names to its Python ones, mapped once, here."""
     definition = cls.__strawberry_definition__  # type: ignore[attr-defined]
-    names = [(NameConverter().from_field(field), field.python_name) for field in definition.fields]
+    _FLAT_NAMES[cls] = tuple((NameConverter().from_field(field), field.python_name)
+                             for field in definition.fields)
 
     def from_input(type_: type, value: Mapping[str, Any], _context: InputContext) -> Any:
-        return type_(**{python: value[graphql] for graphql, python in names if graphql in value})
+        return build_flat_input(type_, value)
 
     definition.from_input = from_input
     return cls
+
+
+def is_flat_input(cls: type) -> bool:
+    return cls in _FLAT_NAMES
+
+
+def build_flat_input(cls: type[Any], value: Mapping[str, Any]) -> Any:
+    """An instance of a :func:`flat_input` class from graphql-core's coerced input value
+    (fields left out take their Python default, as Strawberry's conversion does)."""
+    return cls(**{python: value[graphql] for graphql, python in _FLAT_NAMES[cls] if graphql in value})
 
 
 @flat_input

@@ -7,9 +7,13 @@ profiles showed half its CPU there. When every field selected on an object is a 
 attribute (Strawberry's default resolver, no arguments) of scalar or enum type, or of such
 an object type or a list of one (Availability: version, busy, free), without directives
 (@defer, @stream, @skip, @include) on those, the object (or a whole list of them) is
-completed by reading and serializing those attributes directly. Anything else, and any
-value that would need an error (a null in a non-null field, a failed serialization), goes
-the general way, so answers and errors are exactly graphql-core's.
+completed by reading and serializing those attributes directly. A single object may also be
+of a type with Strawberry's own ``is_type_of`` (Booking, a Node), checked as graphql-core
+would, or of an interface with Strawberry's own type resolution, selected without fragments
+(a payload's ``error { code }``), its type found from the value's class. Anything else, and
+any value that would need an error (a null in a non-null field, a failed serialization, a
+value of the wrong type), goes the general way, so answers and errors are exactly
+graphql-core's.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from graphql import (
     FieldNode,
     GraphQLEnumType,
     GraphQLField,
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -34,8 +39,12 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 #: (response key, attribute reader or None for __typename, output coercion of a leaf type or None,
 #:  nullable, the completion of an object or of a list of objects (for fields of those types))
 _Step = tuple[str, Callable[[Any], Any] | None, Callable[[Any], Any] | None, bool, "_Nested | None"]
-#: (the plan of the objects, their type's name, a list of them)
-_Nested = tuple[tuple[_Step, ...], str, bool]
+#: How a single value of a checked or abstract type is completed: its class -> (the plan, the
+#: type's name, the type's ``is_type_of`` or None); a class not in it goes the general way.
+_ByClass = dict[type, tuple[tuple[_Step, ...], str, Callable[[Any, Any], Any] | None]]
+#: (the plan of the objects, their type's name, a list of them, the plans by class for a single
+#:  object of a checked or abstract type, else None)
+_Nested = tuple[tuple[_Step, ...], str, bool, "_ByClass | None"]
 _NO_PLAN: tuple[_Step, ...] = ()
 _BACKREF = "strawberry-definition"
 
@@ -55,6 +64,9 @@ class LeafObjectExecutionContext(StrawberryGraphQLCoreExecutionContext):
         super().__init__(*args, **kwargs)
         # the list is kept alive with its plan, so its id is not reused during the execution
         self._leaf_plans: dict[tuple[GraphQLObjectType, int], tuple[Any, tuple[_Step, ...]]] = {}
+        # Strawberry's own execute passes a manager even with no middleware in it
+        manager = self.middleware_manager
+        self._no_middleware = manager is None or not manager.middlewares
 
     def collect_and_execute_subfields(self, return_type: GraphQLObjectType, field_details_list: Any,
                                       path: Any, result: Any, position_context: Any) -> AwaitableOrValue[Any]:
@@ -101,14 +113,14 @@ class LeafObjectExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if shared is not None:
             return shared[1]
         plan = self._plan(return_type, field_details_list)
-        if self.middleware_manager is None and all(_plain_selections(node) for node in nodes):
+        if self._no_middleware and all(_plain_selections(node) for node in nodes):
             if len(_SHARED_PLANS) >= _SHARED_PLANS_MAX:
                 _SHARED_PLANS.clear()
             _SHARED_PLANS[key] = (nodes, plan)
         return plan
 
     def _plan(self, return_type: GraphQLObjectType, field_details_list: Any) -> tuple[_Step, ...]:
-        if self.middleware_manager is not None:
+        if not self._no_middleware:
             return _NO_PLAN
         grouped, new_defer_usages, forbidden = self.collect_subfields(return_type, field_details_list)
         if new_defer_usages or forbidden:
@@ -137,17 +149,46 @@ class LeafObjectExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return tuple(steps)
 
     def _nested(self, field_type: Any, field_details_list: Any) -> _Nested | None:
-        """The plan of a field of a plain object type, or of a list of them (not of lists)."""
+        """The plan of a field of an object type, or of a list of plain ones (not of lists)."""
         if any(d.node.directives for d in field_details_list):  # @stream, @skip, @include
             return None
         is_list = isinstance(field_type, GraphQLList)
         if is_list:
             item_type = field_type.of_type
             field_type = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
-        if not isinstance(field_type, GraphQLObjectType) or field_type.is_type_of is not None:
+        if isinstance(field_type, GraphQLObjectType) and field_type.is_type_of is None:
+            plan = self._plan_for(field_type, field_details_list)
+            return None if plan is _NO_PLAN else (plan, field_type.name, is_list, None)
+        if is_list:
             return None
-        plan = self._plan_for(field_type, field_details_list)
-        return None if plan is _NO_PLAN else (plan, field_type.name, is_list)
+        by_class = self._by_class(field_type, field_details_list)
+        return None if by_class is None else (_NO_PLAN, "", False, by_class)
+
+    def _by_class(self, field_type: Any, field_details_list: Any) -> _ByClass | None:
+        """Plans by Python class for an object type with Strawberry's ``is_type_of`` or an
+        interface with Strawberry's type resolution (whose selection has no fragments)."""
+        if isinstance(field_type, GraphQLObjectType):
+            candidates = [field_type]
+        elif (isinstance(field_type, GraphQLInterfaceType)
+              and getattr(_definition(field_type), "resolve_type", True) is None
+              and all(_plain_selections(d.node) for d in field_details_list)):
+            candidates = list(self.schema.get_possible_types(field_type))
+        else:
+            return None
+        by_class: _ByClass = {}
+        for object_type in candidates:
+            definition = _definition(object_type)
+            if definition is None or definition.is_type_of is not None or definition.is_graphql_generic:
+                return None  # an is_type_of of the application's own might need the resolve info
+            plan = self._plan_for(object_type, field_details_list)
+            if plan is _NO_PLAN:
+                return None
+            by_class[definition.origin] = (plan, object_type.name, object_type.is_type_of)
+        return by_class
+
+
+def _definition(graphql_type: Any) -> Any:
+    return (graphql_type.extensions or {}).get(_BACKREF)
 
 
 def _plain_selections(node: FieldNode) -> bool:
@@ -195,7 +236,15 @@ def _complete(plan: tuple[_Step, ...], type_name: str, source: Any) -> dict[str,
 
 def _complete_nested(nested: _Nested | None, value: Any) -> Any:
     assert nested is not None
-    plan, type_name, is_list = nested
+    plan, type_name, is_list, by_class = nested
+    if by_class is not None:
+        found = by_class.get(type(value))
+        if found is None:
+            return None
+        plan, type_name, is_type_of = found
+        # Strawberry's is_type_of (it ignores the info) also refuses a value cast to another type
+        if is_type_of is not None and is_type_of(value, None) is not True:
+            return None
     if not is_list:
         return _complete(plan, type_name, value)
     return _complete_all(plan, type_name, value) if isinstance(value, (list, tuple)) else None

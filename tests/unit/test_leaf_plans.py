@@ -143,3 +143,78 @@ def test_a_directive_on_a_nested_field_is_honoured() -> None:
     document = parse("query($yes: Boolean!) { boxes { label things @include(if: $yes) { name } } }")
     assert both(document, BOX_SCHEMA, yes=True) != both(document, BOX_SCHEMA, yes=False)
     assert not any(key[0].name == "Box" for key in leaf_objects._SHARED_PLANS)
+
+
+@strawberry.interface
+class Problem:
+    code: str
+
+
+@strawberry.type
+class Late(Problem):
+    minutes: int
+
+
+@strawberry.type
+class Lost(Problem):
+    where: str | None
+
+
+@strawberry.type
+class Parcel(Problem):  # implements an interface: Strawberry gives it an is_type_of
+    weight: int
+
+
+class HeavyLate(Late):
+    """A subclass: Strawberry resolves it as Late by isinstance; the one-step path does not know it."""
+
+
+@strawberry.type
+class Outcome:
+    label: str
+    parcel: Parcel | None
+    problem: Problem | None
+
+
+@strawberry.type
+class OutcomeQuery:
+    @strawberry.field
+    def outcomes(self) -> list[Outcome]:
+        return [Outcome(label="ok", parcel=Parcel(code="p", weight=2), problem=None),
+                Outcome(label="late", parcel=None, problem=Late(code="L", minutes=5)),
+                Outcome(label="lost", parcel=None, problem=Lost(code="X", where=None)),
+                Outcome(label="sub", parcel=None, problem=HeavyLate(code="H", minutes=9)),
+                Outcome(label="cast", parcel=None, problem=strawberry.cast(Lost, Late(code="C", minutes=1)))]
+
+    @strawberry.field
+    def wrong(self) -> Outcome:
+        return Outcome(label="wrong type", parcel=Outcome(label="x", parcel=None, problem=None),  # type: ignore[arg-type]
+                       problem=None)
+
+
+OUTCOME_SCHEMA = strawberry.Schema(query=OutcomeQuery, types=[Late, Lost, Parcel])._schema
+
+
+def test_objects_with_is_type_of_and_interfaces_are_completed_in_one_step() -> None:
+    document = parse("{ outcomes { label parcel { __typename code weight } problem { __typename code } } }")
+    for _ in range(2):
+        data, errors = both(document, OUTCOME_SCHEMA)
+        assert not errors
+        assert [o["problem"] and o["problem"]["__typename"] for o in data["outcomes"]] == [
+            None, "Late", "Lost", "Late", "Lost"]
+    assert any(key[0].name == "Outcome" for key in leaf_objects._SHARED_PLANS)
+
+
+def test_a_value_of_the_wrong_type_errors_like_graphql_core() -> None:
+    data, errors = both(parse("{ wrong { label parcel { code } } }"), OUTCOME_SCHEMA)
+    assert data == {"wrong": {"label": "wrong type", "parcel": None}}
+    assert errors
+    assert "Expected value of type 'Parcel'" in errors[0][0]
+
+
+def test_an_interface_selected_with_fragments_goes_the_general_way() -> None:
+    document = parse("{ outcomes { problem { code ... on Late { minutes } ... on Lost { where } } } }")
+    data, errors = both(document, OUTCOME_SCHEMA)
+    assert [path for _, path in errors] == [["outcomes", 4, "problem", "where"]]  # the cast Late has no 'where'
+    assert data["outcomes"][1]["problem"] == {"code": "L", "minutes": 5}
+    assert not any(key[0].name == "Outcome" for key in leaf_objects._SHARED_PLANS)
