@@ -125,6 +125,10 @@ class Gateway:
         await self.engine.dispose()
 
 
+#: Allocations between collections of the youngest generation, once the app has started.
+YOUNG_GC_THRESHOLD = 10_000
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """The ASGI app (``uvicorn --factory booking_gateway.app:create_app``)."""
     settings = settings or load_settings()
@@ -157,9 +161,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # (the full ones otherwise walk the whole schema; measured in benchmarks/README.md)
         gc.collect()
         gc.freeze()
+        # A request allocates a few thousand objects: collecting the young generation every 700
+        # allocations (the default) cost 26-36 µs per request, every 10,000 about 16 µs, with
+        # pauses of about a millisecond (benchmarks/README.md)
+        thresholds = gc.get_threshold()
+        gc.set_threshold(YOUNG_GC_THRESHOLD, *thresholds[1:])
         try:
             yield
         finally:
+            gc.set_threshold(*thresholds)
             await gateway.stop()
 
     http = GraphQLOverHTTP(

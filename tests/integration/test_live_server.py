@@ -24,7 +24,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin, Subprotocol
 
-from booking_gateway.app import Gateway, create_app
+from booking_gateway.app import YOUNG_GC_THRESHOLD, Gateway, create_app
 from booking_gateway.infra.redis.keys import channel_for
 from booking_gateway.infra.settings import Settings
 from booking_gateway.live.wsclient import TRANSPORT_WS, GraphQLWebSocket
@@ -188,3 +188,4 @@ async def test_a_subscription_over_http_is_refused(served: Served) -> None:
 async def test_the_startup_heap_is_frozen_out_of_the_collectors_sight(served: Served) -> None:
     # without it a full collection walked the whole schema: 60-78 ms pauses, measured in-process
     assert gc.get_freeze_count() > 10_000
+    assert gc.get_threshold()[0] == YOUNG_GC_THRESHOLD  # young collections every 10,000 allocations
