@@ -13,7 +13,9 @@ bookings wait their turn instead of racing into PostgreSQL and aborting. Hence t
 * Entries expire after ``ttl_ms``, so a crashed holder never blocks a window for long; a body
   that runs past a third of the TTL gets its entries extended in the background.
 * Overlapping requests retry with capped exponential back-off and full jitter (no thundering
-  herd, no FIFO fairness) until ``wait_ms``, then :class:`Contended`.
+  herd, no FIFO fairness) until ``wait_ms``, then :class:`Contended`. A request blocked by a
+  hold of its own process waits for that hold's release instead (:mod:`local_holds`): no
+  refused calls, and it re-reads the database once, right after the holder committed.
 * If Redis is unreachable the lock yields an unheld :class:`Lease` and reports itself degraded:
   bookings go on, protected by the constraint. While degraded, one request per
   ``probe_interval_ms`` tries Redis again, so an outage does not add a timeout to every request.
@@ -39,6 +41,7 @@ from booking_gateway.domain.ports import Claim, ConflictSpace, Lease, LockAbando
 from booking_gateway.infra.deadlines import Deadlines, Entry
 from booking_gateway.infra.redis import outbox
 from booking_gateway.infra.redis.keys import fence_key, lock_key
+from booking_gateway.infra.redis.local_holds import LocalHold, LocalHolds
 from booking_gateway.infra.redis.outage import Outage
 from booking_gateway.infra.redis.scripts import ScriptRunner
 from booking_gateway.infra.unique_ids import UniqueIds
@@ -55,6 +58,8 @@ BACKOFF_BASE_MS = 4.0
 BACKOFF_CAP_MS = 64.0
 #: Full jitter may draw ~0; sleeping at least this long keeps a crowd of waiters off Redis.
 BACKOFF_FLOOR_MS = 1.0
+#: The longest a waiter waits for a hold of its own process before it asks Redis again.
+LOCAL_WAIT_CAP_MS = 64.0
 #: Contended.retry_after_ms is at most this: holders usually release long before they expire.
 RETRY_AFTER_CAP_MS = 250
 
@@ -113,6 +118,7 @@ class RedisLease(Lease):
 
     token: str = ""
     entries: tuple[LockEntry, ...] = ()
+    local: tuple[LocalHold, ...] = ()
 
 
 class _Abandoned(Exception):
@@ -172,6 +178,7 @@ class RedisRangeLock:
                               "bookings are locked again", probe_interval_ms / 1000, monotonic, _log)
         self._last_failure_ms: int | None = None
         self._background: set[asyncio.Task[Any]] = set()
+        self._local = LocalHolds()
 
     @classmethod
     def from_settings(cls, client: Redis, settings: Settings, **overrides: Any) -> RedisRangeLock:
@@ -234,7 +241,11 @@ class RedisRangeLock:
             finally:
                 if keep_alive is not None:
                     keep_alive.stop()
-                await self._release(lease.token, lease.entries, publications)
+                try:
+                    await self._release(lease.token, lease.entries, publications)
+                finally:
+                    for entry, local in zip(lease.entries, lease.local, strict=True):
+                        self._local.remove(entry.lock_key, local)
 
     async def extend(self, lease: Lease) -> bool:
         """Push the expiry of every entry of ``lease`` to now + TTL.
@@ -277,7 +288,11 @@ class RedisRangeLock:
         except BaseException:
             await self._release(token, entries[: len(fences) + 1])
             raise
-        return RedisLease(held=True, fencing_tokens=tuple(fences), token=token, entries=entries)
+        local = tuple(LocalHold(token, e.start_us, e.end_us) for e in entries)
+        for entry, hold in zip(entries, local, strict=True):
+            self._local.add(entry.lock_key, hold)
+        return RedisLease(held=True, fencing_tokens=tuple(fences), token=token, entries=entries,
+                          local=local)
 
     def _entry(self, space: ConflictSpace, claim: Claim) -> LockEntry:
         return LockEntry(
@@ -291,7 +306,18 @@ class RedisRangeLock:
                     still_wanted: Callable[[], Awaitable[bool]] | None = None) -> int:
         """One claim: the fencing token, after retries while overlapping entries block it."""
         attempt = 0
+        ask_redis = False  # after a local wait that timed out, Redis decides whatever is held here
         while True:
+            blocker = None if ask_redis else self._local.blocker(entry.lock_key, token, entry.start_us,
+                                                                 entry.end_us)
+            if blocker is not None and (remaining_ms := (deadline - self._monotonic()) * 1000) > 0:
+                # Redis would refuse: wait for our own holder's release instead of polling
+                released = await LocalHolds.released(blocker, min(remaining_ms, LOCAL_WAIT_CAP_MS) / 1000)
+                ask_redis = not released
+                if still_wanted is not None and not await still_wanted():
+                    raise _Abandoned()
+                continue
+            ask_redis = False
             reply = await self._call(
                 self._acquire_script, [entry.lock_key, entry.fence_key],
                 [self._now_ms(), self._ttl_ms, token, entry.start_us, entry.end_us],
