@@ -58,6 +58,9 @@ class NoLock:
                    still_wanted: Callable[[], Awaitable[bool]] | None = None) -> AsyncIterator[Lease]:
         yield Lease(held=False)
 
+    async def await_known_holds(self, space: ConflictSpace) -> None:
+        """Nothing is held, so nothing to wait for."""
+
 
 @dataclass
 class Gateway:

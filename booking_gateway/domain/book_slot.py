@@ -63,8 +63,12 @@ async def _book(deps: Deps, cmd: BookSlot) -> Outcome[Booking]:
     # 2 + 4. on a resource that refused someone lately: the idempotency fast path, ownership
     # and the optimistic pre-check in one lock-free read, where most of its requests end.
     # On a quiet one the read would find nothing: the commit below decides all of it.
+    # An overlapping booking in flight that the lock sees for free is let finish first, so
+    # that the read sees it instead of passing and reading again after the lock.
+    space = ConflictSpace.of(cmd.tenant_id, Claim(cmd.resource_id, window))
     pre: Precheck | None = None
     if deps.busy.busy(cmd.resource_id):
+        await deps.lock.await_known_holds(space)
         pre = await deps.store.precheck_booking(key, request_hash, cmd.resource_id, window)
         if (answer := await _settled(deps, key, request_hash, pre, cmd)) is not None:
             return answer
@@ -77,7 +81,6 @@ async def _book(deps: Deps, cmd: BookSlot) -> Outcome[Booking]:
         return pre.prior is None and not pre.conflicts
 
     # 3 + 5 + 6 + 7. hold the conflict space, commit, publish, release
-    space = ConflictSpace.of(cmd.tenant_id, Claim(cmd.resource_id, window))
     new = NewBooking(uuid4(), cmd.tenant_id, cmd.resource_id, window, cmd.reference, cmd.note)
     try:
         async with deps.lock.hold(space, still_wanted=still_free):

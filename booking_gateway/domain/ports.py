@@ -75,6 +75,15 @@ class RangeLock(Protocol):
         """
         ...
 
+    async def await_known_holds(self, space: ConflictSpace) -> None:
+        """Wait, briefly, while a hold that this lock sees without a round trip overlaps ``space``.
+
+        Only a matter of cost: a pre-check made after an overlapping booking in flight has
+        committed decides at once, where one made before it passes, waits for the lock and
+        reads again. Takes nothing and never raises; a lock that sees no holds returns at once.
+        """
+        ...
+
 
 # --- events -----------------------------------------------------------------------------------
 

@@ -140,6 +140,36 @@ async def test_a_stalled_local_holder_does_not_keep_a_waiter_from_redis(client: 
     assert LOCAL_WAIT_CAP_MS / 1000 * 0.9 <= waited < 0.5
 
 
+async def test_known_holds_are_awaited_only_when_they_overlap(client: Redis, prefix: str) -> None:
+    lock = RedisRangeLock(client, prefix=prefix, wait_ms=2000)
+    tenant, room, other_room = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    loop = asyncio.get_running_loop()
+
+    async with lock.hold(space(tenant, room, 9, 10)):
+        started = loop.time()
+        await lock.await_known_holds(space(tenant, room, 10, 11))  # adjacent
+        await lock.await_known_holds(space(tenant, other_room, 9, 10))  # another resource
+        assert loop.time() - started < 0.01, "nothing overlapped: no wait"
+
+        waiting = asyncio.create_task(lock.await_known_holds(space(tenant, room, 9.5, 10.5)))
+        await asyncio.sleep(0.02)
+        assert not waiting.done(), "an overlapping hold of this process is in flight"
+    released_at = loop.time()
+    await waiting
+    assert loop.time() - released_at < 0.01, "it returned at the release"
+
+
+async def test_known_holds_are_awaited_for_a_bounded_time(client: Redis, prefix: str) -> None:
+    lock = RedisRangeLock(client, prefix=prefix, wait_ms=2000)
+    tenant, room = uuid.uuid4(), uuid.uuid4()
+    loop = asyncio.get_running_loop()
+    async with lock.hold(space(tenant, room, 9, 10)):  # a holder that outlasts the cap
+        started = loop.time()
+        await lock.await_known_holds(space(tenant, room, 9, 10))
+        waited = loop.time() - started
+    assert LOCAL_WAIT_CAP_MS / 1000 * 0.9 <= waited < 0.5
+
+
 async def test_publications_go_out_with_the_release(client: Redis, prefix: str) -> None:
     lock = RedisRangeLock(client, prefix=prefix)
     publisher = RedisEventPublisher(client, prefix=prefix)

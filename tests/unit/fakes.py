@@ -81,9 +81,14 @@ class FakeRangeLock(RangeLock):
         self.held: list[ConflictSpace] = []
         self.released: list[ConflictSpace] = []
         self.still_wanted: list[Callable[[], Awaitable[bool]] | None] = []
+        #: Spaces the use cases asked to wait for before their pre-check.
+        self.awaited: list[ConflictSpace] = []
         #: Rounds of "refused, ask still_wanted, retry" to play before granting.
         self.waits_before_grant = 0
         self._fence = 0
+
+    async def await_known_holds(self, space: ConflictSpace) -> None:
+        self.awaited.append(space)
 
     def hold(self, space: ConflictSpace, *,
              still_wanted: Callable[[], Awaitable[bool]] | None = None) -> AbstractAsyncContextManager[Lease]:

@@ -237,6 +237,23 @@ async def test_on_a_busy_resource_a_precheck_conflict_answers_without_the_lock_a
     assert stored.conflicts == (window(8, 9.5), window(9.75, 11))
 
 
+@BUSY_OR_QUIET
+async def test_on_a_busy_resource_the_precheck_waits_for_holds_the_lock_sees_for_free(busy: bool) -> None:
+    fakes, room = setup(busy)
+    awaited_at_precheck: list[list[ConflictSpace]] = []
+    fakes.store.before("precheck_booking", lambda: awaited_at_precheck.append(list(fakes.lock.awaited)))
+
+    result = await book_slot(fakes.deps, cmd(room, 9, 10))
+
+    assert result.error is None
+    space = ConflictSpace.of(TENANT, Claim(room.id, window(9, 10)))
+    if busy:  # first let an overlapping booking in flight finish, then read once
+        assert awaited_at_precheck[0] == [space]
+    else:  # no pre-check: the commit under the lock decides
+        assert fakes.lock.awaited == []
+        assert "precheck_booking" not in fakes.store.calls
+
+
 async def test_on_a_quiet_resource_the_commit_finds_the_conflict_and_the_resource_turns_busy() -> None:
     fakes, room = setup()
     fakes.store.add_booking(room, window(8, 9.5))

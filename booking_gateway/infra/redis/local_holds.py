@@ -40,6 +40,9 @@ class LocalHolds:
     def __init__(self) -> None:
         self._by_key: dict[str, list[LocalHold]] = {}
 
+    def __bool__(self) -> bool:
+        return bool(self._by_key)
+
     def add(self, key: str, hold: LocalHold) -> None:
         self._by_key.setdefault(key, []).append(hold)
 
@@ -55,7 +58,8 @@ class LocalHolds:
                 _settle(waiter, True)
 
     def blocker(self, key: str, token: str, start_us: int, end_us: int) -> LocalHold | None:
-        """A hold of another token on ``key`` whose window overlaps ``[start_us, end_us)``."""
+        """A hold of another token (any hold, for ``""``) on ``key`` whose window overlaps
+        ``[start_us, end_us)``."""
         for hold in self._by_key.get(key, ()):
             if hold.token != token and hold.start_us < end_us and start_us < hold.end_us:
                 return hold

@@ -247,6 +247,21 @@ class RedisRangeLock:
                     for entry, local in zip(lease.entries, lease.local, strict=True):
                         self._local.remove(entry.lock_key, local)
 
+    async def await_known_holds(self, space: ConflictSpace) -> None:
+        """Wait while a hold of this process overlaps ``space``: at most :data:`LOCAL_WAIT_CAP_MS`
+        in all. Holds of other processes are not looked for (that would cost a round trip)."""
+        if not self._local:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LOCAL_WAIT_CAP_MS / 1000
+        for claim in space.claims:
+            key = lock_key(self._prefix, space.tenant_id, claim.resource_id)
+            start_us, end_us = epoch_us(claim.window.start), epoch_us(claim.window.end)
+            while (blocker := self._local.blocker(key, "", start_us, end_us)) is not None:
+                remaining_s = deadline - loop.time()
+                if remaining_s <= 0 or not await LocalHolds.released(blocker, remaining_s):
+                    return
+
     async def extend(self, lease: Lease) -> bool:
         """Push the expiry of every entry of ``lease`` to now + TTL.
 
