@@ -255,9 +255,8 @@ class RedisRangeLock:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + LOCAL_WAIT_CAP_MS / 1000
         for claim in space.claims:
-            key = lock_key(self._prefix, space.tenant_id, claim.resource_id)
-            start_us, end_us = epoch_us(claim.window.start), epoch_us(claim.window.end)
-            while (blocker := self._local.blocker(key, "", start_us, end_us)) is not None:
+            entry = self._entry(space, claim)
+            while (blocker := self._local.blocker(entry.lock_key, "", entry.start_us, entry.end_us)) is not None:
                 remaining_s = deadline - loop.time()
                 if remaining_s <= 0 or not await LocalHolds.released(blocker, remaining_s):
                     return
