@@ -32,6 +32,7 @@ from booking_gateway.infra.postgres.database import Database
 from booking_gateway.infra.postgres.engine import create_engine
 from booking_gateway.infra.postgres.store import PostgresBookingStore
 from booking_gateway.infra.redis.events import RedisEventPublisher
+from booking_gateway.infra.redis.protocol import RESP_PROTOCOL
 from booking_gateway.infra.redis.range_lock import RedisRangeLock
 from booking_gateway.infra.redis.rate_limit import RedisRateLimiter
 from booking_gateway.infra.redis.scripts import ScriptRunner
@@ -90,7 +91,7 @@ class Gateway:
         # instead of failing (which the lock would read as "Redis unreachable").
         self.redis = aioredis.Redis.from_pool(aioredis.BlockingConnectionPool.from_url(
             s.redis_url, max_connections=REDIS_MAX_CONNECTIONS, timeout=1.0, socket_connect_timeout=1.0,
-            socket_timeout=2.0, health_check_interval=10))  # from_pool: closing the client closes the pool
+            socket_timeout=2.0, health_check_interval=10, protocol=RESP_PROTOCOL))  # from_pool: closing closes the pool
         self.scripts = ScriptRunner(s.redis_url, max_connections=REDIS_MAX_CONNECTIONS, socket_connect_timeout=1.0,
                                     socket_timeout=2.0)
         self.lock = RedisRangeLock.from_settings(self.redis, s, runner=self.scripts)

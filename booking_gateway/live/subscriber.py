@@ -29,6 +29,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from booking_gateway.infra.redis.protocol import RESP_PROTOCOL
+
 log = logging.getLogger(__name__)
 
 #: Channels per SUBSCRIBE/UNSUBSCRIBE command.
@@ -46,7 +48,7 @@ class RedisSubscriber:
                  backoff_max_s: float = 5.0) -> None:
         # no socket_timeout: reads time out by themselves (PING), writes fail with the connection
         self._pool = ConnectionPool.from_url(url, socket_connect_timeout=2.0, socket_timeout=None,
-                                             retry=Retry(NoBackoff(), 0))
+                                             retry=Retry(NoBackoff(), 0), protocol=RESP_PROTOCOL)
         self._on_message = on_message
         self._on_connected = on_connected
         self._ping_interval_s = ping_interval_s

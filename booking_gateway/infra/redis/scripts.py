@@ -27,6 +27,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import DataError, NoScriptError
 
 from booking_gateway.infra.deadlines import Deadlines
+from booking_gateway.infra.redis.protocol import RESP_PROTOCOL
 
 Arg = int | str | bytes
 
@@ -40,7 +41,8 @@ class ScriptRunner:
     """
 
     def __init__(self, url: str, *, max_connections: int = 64, **connection_options: Any) -> None:
-        parsed = ConnectionPool.from_url(url, **connection_options)  # only parses the URL
+        # only parses the URL; RESP2 unless told otherwise (see infra/redis/protocol.py)
+        parsed = ConnectionPool.from_url(url, **{"protocol": RESP_PROTOCOL, **connection_options})
         self._connection_class = parsed.connection_class
         kwargs = dict(parsed.connection_kwargs)
         socket_timeout = kwargs.pop("socket_timeout", None)
