@@ -39,7 +39,8 @@ from booking_gateway.infra.redis.scripts import ScriptRunner
 from booking_gateway.infra.settings import Settings, SettingsError, load_settings
 from booking_gateway.live.hub import HubConfig, LiveHub, availability_reader
 from booking_gateway.schema.build import build_schema
-from booking_gateway.web.documents import DocumentLimits
+from booking_gateway.web.admission import Admission
+from booking_gateway.web.documents import DocumentCache, DocumentLimits
 from booking_gateway.web.errors import is_expected
 from booking_gateway.web.health import healthz, readyz
 from booking_gateway.web.http_graphql import EdgeLimits, GraphQLOverHTTP
@@ -163,6 +164,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # (a factory, not an instance: Strawberry wants a fresh extension per operation)
     schema = build_schema(extensions=[lambda: MaskErrors(should_mask_error=lambda e: not is_expected(e),
                                                          error_message="internal error; see the gateway's log")])
+    # One document cache, one set of limits and one rate limiter for every transport
+    admission = Admission(
+        DocumentCache(schema._schema, DocumentLimits(
+            max_tokens=settings.max_tokens, max_depth=settings.max_query_depth, max_aliases=settings.max_aliases,
+            introspection=settings.introspection_enabled)),
+        gateway.rate_limiter)
     view = GatewayGraphQL(
         schema,
         graphql_ide=None if settings.production else "graphiql",
@@ -200,11 +207,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     http = GraphQLOverHTTP(
         schema, gateway.deps, gateway.authenticator.tenant_for, fallback=view, graphiql=not settings.production,
-        documents=DocumentLimits(max_tokens=settings.max_tokens, max_depth=settings.max_query_depth,
-                                 max_aliases=settings.max_aliases, introspection=settings.introspection_enabled),
+        admission=admission,
         edge=EdgeLimits(max_body_bytes=settings.max_body_bytes, max_batch=settings.max_batch,
-                        request_timeout_s=settings.request_timeout_ms / 1000),
-        rate_limiter=gateway.rate_limiter)
+                        request_timeout_s=settings.request_timeout_ms / 1000))
 
     app = GatewayApp(
         http,

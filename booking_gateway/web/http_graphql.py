@@ -17,7 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from inspect import isawaitable
-from typing import Any, Protocol, cast
+from typing import Any, cast
 from uuid import UUID
 
 import orjson
@@ -31,27 +31,12 @@ from booking_gateway.domain.outcome import Deps
 from booking_gateway.infra.deadlines import Deadlines
 from booking_gateway.infra.unique_ids import UniqueIds
 from booking_gateway.resolvers.context import Context
-from booking_gateway.web.documents import DocumentCache, DocumentLimits
+from booking_gateway.web.admission import Admission, Refusal
 from booking_gateway.web.errors import error_body, masked
 
 log = logging.getLogger(__name__)
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
-
-
-class Decision(Protocol):
-    @property
-    def allowed(self) -> bool: ...
-
-    @property
-    def retry_after_s(self) -> float: ...
-
-
-class RateLimiter(Protocol):
-    @property
-    def enabled(self) -> bool: ...
-
-    async def check(self, tenant_id: UUID) -> Decision: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,18 +49,16 @@ class EdgeLimits:
 class GraphQLOverHTTP:
     def __init__(self, schema: strawberry.Schema, deps: Deps,
                  tenant_for: Callable[[str], Awaitable[UUID | None]], *,
-                 documents: DocumentLimits, edge: EdgeLimits, fallback: ASGIApp, graphiql: bool,
-                 rate_limiter: RateLimiter | None = None) -> None:
+                 admission: Admission, edge: EdgeLimits, fallback: ASGIApp, graphiql: bool) -> None:
         self._schema = schema._schema  # graphql-core's schema, built by Strawberry
         self._executor = execution_context_class_kwargs(schema.execution_context_class)
         self._deps = deps
         self._tenant_for = tenant_for
-        self._documents = DocumentCache(self._schema, documents)
+        self._admission = admission
         self._edge = edge
         self._deadlines = Deadlines(edge.request_timeout_s)
         self._fallback = fallback
         self._graphiql = graphiql
-        self._limiter = rate_limiter if rate_limiter is not None and rate_limiter.enabled else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope["headers"])
@@ -110,12 +93,10 @@ class GraphQLOverHTTP:
         if tenant_id is None:
             return 401, error_body(401, "invalid or revoked API key"), [
                 (b"www-authenticate", b'Bearer realm="booking-gateway"')]
-        if self._limiter is not None:
-            decision = await self._limiter.check(tenant_id)
-            if not decision.allowed:
-                seconds = max(1, -int(-decision.retry_after_s // 1))
-                return 429, error_body(429, f"rate limit of this tenant exceeded; retry in {seconds} s"), [
-                    (b"retry-after", str(seconds).encode())]
+        refusal = await self._admission.charge(tenant_id)
+        if refusal is not None:
+            seconds = max(1, -int(-(refusal.retry_after_s or 1) // 1))
+            return refusal.status, orjson.dumps({"errors": refusal.errors}), [(b"retry-after", str(seconds).encode())]
         try:
             payload = orjson.loads(raw)
         except orjson.JSONDecodeError as err:
@@ -140,19 +121,15 @@ class GraphQLOverHTTP:
         if isinstance(request, str):
             return 400, orjson.loads(error_body(400, request))
         query, variables, operation_name = request
-        prepared = self._documents.prepare(query)
-        if prepared.document is None:
-            return 200, {"errors": [e.formatted for e in prepared.errors]}
-        kind = prepared.operation_type(operation_name)
-        if kind is None:
-            return 200, {"errors": [{"message": "unknown operationName, or several operations and no "
-                                                "operationName", "extensions": {"code": "BAD_REQUEST"}}]}
-        if kind is OperationType.SUBSCRIPTION:
+        admitted = self._admission.document(query, variables, operation_name)
+        if isinstance(admitted, Refusal):
+            return admitted.status, {"errors": admitted.errors}
+        if admitted.kind is OperationType.SUBSCRIPTION:
             return 400, orjson.loads(error_body(400, "subscriptions are served over WebSocket at /graphql "
                                                      "(graphql-transport-ws or graphql-ws)"))
         try:
             with self._deadlines.limit():
-                result = await self._execute(prepared.document, variables, operation_name, context)
+                result = await self._execute(admitted.document, variables, operation_name, context)
         except TimeoutError:
             log.warning("request %s timed out after %.1f s", context.request_id, self._edge.request_timeout_s)
             return 504, orjson.loads(error_body(

@@ -13,7 +13,8 @@ import strawberry
 
 from booking_gateway.domain.outcome import Deps
 from booking_gateway.infra.unique_ids import UniqueIds
-from booking_gateway.web.documents import DocumentLimits
+from booking_gateway.web.admission import Admission
+from booking_gateway.web.documents import DocumentCache, DocumentLimits
 from booking_gateway.web.http_graphql import EdgeLimits, GraphQLOverHTTP, new_request_id
 
 TENANT = uuid.uuid4()
@@ -34,9 +35,10 @@ def endpoint(timeout_s: float) -> GraphQLOverHTTP:
     async def fallback(scope: Any, receive: Any, send: Any) -> None:
         raise AssertionError("not for HTTP POST")
 
-    return GraphQLOverHTTP(strawberry.Schema(query=Query), cast(Deps, None), tenant_for,
-                           documents=DocumentLimits(), edge=EdgeLimits(request_timeout_s=timeout_s),
-                           fallback=fallback, graphiql=False)
+    schema = strawberry.Schema(query=Query)
+    return GraphQLOverHTTP(schema, cast(Deps, None), tenant_for,
+                           admission=Admission(DocumentCache(schema._schema, DocumentLimits())),
+                           edge=EdgeLimits(request_timeout_s=timeout_s), fallback=fallback, graphiql=False)
 
 
 async def post(app: GraphQLOverHTTP, seconds: float,

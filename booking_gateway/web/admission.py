@@ -1,0 +1,80 @@
+"""What every GraphQL operation passes before it runs, whatever carried it.
+
+HTTP POST and both WebSocket protocols admit an operation here, so one document cache, one set
+of limits (tokens, depth, aliases, cost, introspection) and one rate limiter apply to all of
+them: a limit that one transport forgets is a hole (an outside probe found exactly that).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+from uuid import UUID
+
+from graphql import DocumentNode, OperationType
+
+from booking_gateway.web.documents import DocumentCache
+
+
+class Decision(Protocol):
+    @property
+    def allowed(self) -> bool: ...
+
+    @property
+    def retry_after_s(self) -> float: ...
+
+
+class RateLimiter(Protocol):
+    @property
+    def enabled(self) -> bool: ...
+
+    async def check(self, tenant_id: UUID) -> Decision: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """A parsed, validated document within every limit, and the type of the operation to run."""
+
+    document: DocumentNode
+    kind: OperationType
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why an operation does not run: GraphQL errors (already formatted) and the HTTP status."""
+
+    status: int
+    errors: list[dict[str, Any]]
+    retry_after_s: float | None = None
+
+
+class Admission:
+    def __init__(self, documents: DocumentCache, rate_limiter: RateLimiter | None = None) -> None:
+        self.documents = documents
+        self._limiter = rate_limiter if rate_limiter is not None and rate_limiter.enabled else None
+
+    async def charge(self, tenant_id: UUID) -> Refusal | None:
+        """Count one operation against the tenant's rate budget; a refusal once it is spent."""
+        if self._limiter is None:
+            return None
+        decision = await self._limiter.check(tenant_id)
+        if decision.allowed:
+            return None
+        seconds = max(1, -int(-decision.retry_after_s // 1))
+        return Refusal(429, [{"message": f"rate limit of this tenant exceeded; retry in {seconds} s",
+                              "extensions": {"code": "RATE_LIMITED",
+                                             "retryAfterMs": max(1, -int(-decision.retry_after_s * 1000 // 1))}}],
+                       retry_after_s=decision.retry_after_s)
+
+    def document(self, query: str, variables: Mapping[str, Any] | None,
+                 operation_name: str | None) -> Admitted | Refusal:
+        """The operation to run, or why it must not run (syntax, validation or a limit)."""
+        prepared = self.documents.prepare(query)
+        if prepared.document is None:
+            return Refusal(200, [dict(e.formatted) for e in prepared.errors])
+        kind = prepared.operation_type(operation_name)
+        if kind is None:
+            return Refusal(200, [{"message": "unknown operationName, or several operations and no operationName",
+                                  "extensions": {"code": "BAD_REQUEST"}}])
+        return Admitted(prepared.document, kind)
