@@ -133,6 +133,12 @@ class Settings(BaseSettings):
     max_query_depth: int = Field(default=10, ge=1, le=100)
     #: Most aliases an operation may use (aliases multiply the work of one request).
     max_aliases: int = Field(default=30, ge=0, le=10_000)
+    #: Highest cost an operation may have, counted before execution from the document and its
+    #: variables: 1 per field, a list's sub-selection times its length (``first:``, the resource ids
+    #: as sent, the window's days). The largest query of the test suite and README costs ~101,500
+    #: (every resource, each with every booking, at full pages); 30 aliases of nested
+    #: ``bookings(first: 100)`` cost ~1.5 million.
+    max_cost: int = Field(default=150_000, ge=1, le=1_000_000_000)
     #: Most lexical tokens a document may have (bounds the parser's work).
     max_tokens: int = Field(default=2000, ge=50, le=1_000_000)
     #: Most operations in one batched HTTP request; 0 (the default) refuses batches.

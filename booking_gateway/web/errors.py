@@ -7,6 +7,7 @@ An unexpected exception becomes "internal error" with the request id; the full e
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import orjson
@@ -30,12 +31,24 @@ def is_expected(error: GraphQLError) -> bool:
 MAX_MESSAGE = 500
 
 
-def masked(error: GraphQLError, request_id: str) -> dict[str, Any]:
-    """The error as the client sees it."""
+#: graphql-core's suggestions (" Did you mean 'name'?", "... the enum value 'CONFIRMED'?"): names
+#: of the schema, which a client without introspection must not learn from its typos.
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
+
+
+def without_suggestions(message: str) -> str:
+    return _SUGGESTION.sub("", message)
+
+
+def masked(error: GraphQLError, request_id: str, *, suggestions: bool = True) -> dict[str, Any]:
+    """The error as the client sees it; without "Did you mean ...?" unless ``suggestions``
+    (False where introspection is off)."""
     if is_expected(error):
         formatted = dict(error.formatted)
-        if len(error.message) > MAX_MESSAGE:
-            formatted["message"] = error.message[:MAX_MESSAGE] + "... (cut)"
+        message = error.message if suggestions else without_suggestions(error.message)
+        if len(message) > MAX_MESSAGE:
+            message = message[:MAX_MESSAGE] + "... (cut)"
+        formatted["message"] = message
         return formatted
     log.error("request %s: unexpected error at %s", request_id, ".".join(map(str, error.path or ())),
               exc_info=error.original_error)
