@@ -81,7 +81,7 @@ class CompletionBudget:
     """The time and the answer size one execution may use (``execute(..., budget=...)``).
 
     ``min_bytes`` is a lower bound of the JSON answer's size, counted as lists are completed
-    (at least one byte and a separator per item, more for objects of a known selection), so
+    (at least one byte and a separator per item, five more per field of objects), so
     ``stopped == "size"`` means the answer would certainly be larger than ``max_bytes``; the
     caller still measures what it serializes. Data completed and then discarded (a later error
     nulling a parent) counts too: such a request asked for more than the limit all the same.
@@ -166,8 +166,8 @@ class LeafObjectExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 # null items and errors: graphql-core's way, for the whole list
                 completed = _complete_all(plan, named.name, result, budget)
                 if completed is not None:
-                    if budget is not None:  # every item is an object with these keys
-                        budget.spend(0, len(result) * (_min_bytes(plan) - 1))
+                    if budget is not None:  # every item is an object: "key":v for each key of the plan
+                        budget.spend(0, len(result) * 5 * len(plan))
                     return completed
         if budget is not None and is_list and len(result) > CHECK_EVERY:
             result = _chunked(result, budget)
@@ -289,11 +289,6 @@ def _plain_attribute(field: GraphQLField | None) -> Callable[[Any], Any] | None:
     if definition is None or not definition.is_basic_field or definition.default_resolver is not getattr:
         return None
     return attrgetter(definition.python_name)
-
-
-def _min_bytes(plan: tuple[_Step, ...]) -> int:
-    """The fewest bytes an object of ``plan`` takes in JSON: ``{"key":v,...}`` and a separator."""
-    return 2 + sum(len(step[0]) + 4 for step in plan)
 
 
 def _complete(plan: tuple[_Step, ...], type_name: str, source: Any,
