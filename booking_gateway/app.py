@@ -209,7 +209,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         schema, gateway.deps, gateway.authenticator.tenant_for, fallback=view, graphiql=not settings.production,
         admission=admission,
         edge=EdgeLimits(max_body_bytes=settings.max_body_bytes, max_batch=settings.max_batch,
-                        request_timeout_s=settings.request_timeout_ms / 1000))
+                        request_timeout_s=settings.request_timeout_ms / 1000,
+                        body_timeout_s=settings.http_body_timeout_ms / 1000,
+                        max_response_bytes=settings.max_response_bytes))
 
     app = GatewayApp(
         http,

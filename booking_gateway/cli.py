@@ -81,6 +81,7 @@ def serve(
     import uvicorn
 
     from booking_gateway.infra.postgres.migrate import migrate
+    from booking_gateway.web.header_timeout import protocol_class
 
     settings = _settings()
     _configure_logging(settings)
@@ -100,7 +101,8 @@ def serve(
                     port=port or settings.port, workers=workers, log_level=settings.log_level.lower(),
                     log_config=logs.config(settings.log_level, json=settings.production),
                     access_log=settings.access_log, ws_per_message_deflate=settings.ws_compression,
-                    timeout_graceful_shutdown=10, proxy_headers=False)
+                    timeout_graceful_shutdown=10, proxy_headers=False,
+                    http=protocol_class())  # BOOKING_HTTP_HEADER_TIMEOUT_MS (read by each worker)
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:

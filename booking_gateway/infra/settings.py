@@ -145,6 +145,14 @@ class Settings(BaseSettings):
     max_batch: int = Field(default=0, ge=0, le=100)
     #: How long one HTTP request may run before it is answered with a timeout error.
     request_timeout_ms: int = Field(default=15_000, ge=100, le=600_000)
+    #: How long a client may take to send a request's headers, from the connection (or the
+    #: request's first byte) on; past it the connection is closed (HTTP 408 if a request began).
+    http_header_timeout_ms: int = Field(default=10_000, ge=100, le=600_000)
+    #: How long a client may take to send a request's whole body; past it, HTTP 408 and the
+    #: connection is closed.
+    http_body_timeout_ms: int = Field(default=30_000, ge=100, le=3_600_000)
+    #: Largest response body; a larger answer is replaced by a RESPONSE_TOO_LARGE error.
+    max_response_bytes: int = Field(default=8 * 1_048_576, ge=1024, le=1024 * 1_048_576)
     #: Introspection (``__schema``, ``__type``): default on in development, off in production.
     introspection: bool | None = None
     #: One log line per HTTP request (uvicorn's access log).

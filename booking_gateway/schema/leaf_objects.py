@@ -14,11 +14,20 @@ would, or of an interface with Strawberry's own type resolution, selected withou
 any value that would need an error (a null in a non-null field, a failed serialization, a
 value of the wrong type), goes the general way, so answers and errors are exactly
 graphql-core's.
+
+Completion is also where an answer's size and CPU time come from, and graphql-core completes
+synchronously: an ``asyncio`` time limit cannot interrupt a resolver's list of a million items
+while it is completed. So an execution may carry a :class:`CompletionBudget`: every list counts
+its items into it (one subtraction per list, a clock read every :data:`CHECK_EVERY` items, and
+long lists are completed in chunks of that many), and once the deadline has passed or the answer
+is certain to exceed its size, every further list fails at once, so completion unwinds quickly.
+The caller then answers from the budget (timeout, too large), not from the partial result.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator, Sequence
 from operator import attrgetter
 from typing import Any
 
@@ -59,9 +68,72 @@ _SHARED_PLANS: dict[tuple[GraphQLObjectType, tuple[int, ...]],
 _SHARED_PLANS_MAX = 2048
 
 
+#: List items completed between two reads of the clock (and the length of a chunk).
+CHECK_EVERY = 1024
+
+
+class CompletionStopped(Exception):
+    """Raised by every list completed after the budget ran out; graphql-core turns it into field
+    errors, which nobody sees: the caller answers from :attr:`CompletionBudget.stopped`."""
+
+
+class CompletionBudget:
+    """The time and the answer size one execution may use (``execute(..., budget=...)``).
+
+    ``min_bytes`` is a lower bound of the JSON answer's size, counted as lists are completed
+    (at least one byte and a separator per item, five more per field of objects), so
+    ``stopped == "size"`` means the answer would certainly be larger than ``max_bytes``; the
+    caller still measures what it serializes. Data completed and then discarded (a later error
+    nulling a parent) counts too: such a request asked for more than the limit all the same.
+    """
+
+    __slots__ = ("deadline", "max_bytes", "min_bytes", "stopped", "until_check")
+
+    def __init__(self, deadline: float, max_bytes: int) -> None:
+        #: ``time.monotonic()`` after which completion stops
+        self.deadline = deadline
+        self.max_bytes = max_bytes
+        self.min_bytes = 0
+        self.until_check = CHECK_EVERY
+        #: None, or why completion stopped: ``"timeout"`` or ``"size"``
+        self.stopped: str | None = None
+
+    def spend(self, items: int, min_bytes: int) -> None:
+        """Count ``items`` list items about to be completed and ``min_bytes`` of answer."""
+        if self.stopped is not None:
+            raise CompletionStopped(self.stopped)
+        self.min_bytes += min_bytes
+        if self.min_bytes > self.max_bytes:
+            self._stop("size")
+        self.until_check -= items
+        if self.until_check <= 0:
+            self.until_check = CHECK_EVERY
+            self.check()
+
+    def check(self) -> None:
+        """Stop now if the deadline has passed (or completion was stopped already)."""
+        if self.stopped is not None:
+            raise CompletionStopped(self.stopped)
+        if time.monotonic() >= self.deadline:
+            self._stop("timeout")
+
+    def _stop(self, reason: str) -> None:
+        self.stopped = reason
+        raise CompletionStopped(reason)
+
+
+def _chunked(items: Sequence[Any], budget: CompletionBudget) -> Iterator[Any]:
+    """The items of a long list, with a look at the clock every :data:`CHECK_EVERY` of them."""
+    for start in range(0, len(items), CHECK_EVERY):
+        if start:
+            budget.check()
+        yield from items[start:start + CHECK_EVERY]
+
+
 class LeafObjectExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, budget: CompletionBudget | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._budget = budget
         # the list is kept alive with its plan, so its id is not reused during the execution
         self._leaf_plans: dict[tuple[GraphQLObjectType, int], tuple[Any, tuple[_Step, ...]]] = {}
         # Strawberry's own execute passes a manager even with no middleware in it
@@ -72,7 +144,7 @@ class LeafObjectExecutionContext(StrawberryGraphQLCoreExecutionContext):
                                       path: Any, result: Any, position_context: Any) -> AwaitableOrValue[Any]:
         plan = self._plan_for(return_type, field_details_list)
         if plan is not _NO_PLAN:
-            completed = _complete(plan, return_type.name, result)
+            completed = _complete(plan, return_type.name, result, self._budget)
             if completed is not None:
                 return completed
         return super().collect_and_execute_subfields(return_type, field_details_list, path, result,
@@ -80,17 +152,25 @@ class LeafObjectExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def complete_list_value(self, return_type: GraphQLList[Any], field_details_list: Any, info: Any,
                             path: Any, result: Any, position_context: Any) -> AwaitableOrValue[list[Any]]:
+        budget = self._budget
+        is_list = isinstance(result, (list, tuple))
+        if budget is not None and is_list:
+            # each item is at least one byte and a separator ("null" where an error nulls it)
+            budget.spend(len(result), 2 * len(result))
         item_type = return_type.of_type
         named = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
-        if (isinstance(named, GraphQLObjectType) and named.is_type_of is None
-                and isinstance(result, (list, tuple))
+        if (is_list and isinstance(named, GraphQLObjectType) and named.is_type_of is None
                 and not any(d.node.directives for d in field_details_list)):  # @stream
             plan = self._plan_for(named, field_details_list)
             if plan is not _NO_PLAN:
                 # null items and errors: graphql-core's way, for the whole list
-                completed = _complete_all(plan, named.name, result)
+                completed = _complete_all(plan, named.name, result, budget)
                 if completed is not None:
+                    if budget is not None:  # every item is an object: "key":v for each key of the plan
+                        budget.spend(0, len(result) * 5 * len(plan))
                     return completed
+        if budget is not None and is_list and len(result) > CHECK_EVERY:
+            result = _chunked(result, budget)
         return super().complete_list_value(return_type, field_details_list, info, path, result,
                                            position_context)
 
@@ -211,7 +291,8 @@ def _plain_attribute(field: GraphQLField | None) -> Callable[[Any], Any] | None:
     return attrgetter(definition.python_name)
 
 
-def _complete(plan: tuple[_Step, ...], type_name: str, source: Any) -> dict[str, Any] | None:
+def _complete(plan: tuple[_Step, ...], type_name: str, source: Any,
+              budget: CompletionBudget | None) -> dict[str, Any] | None:
     """The completed object, or None when a field needs graphql-core's error handling."""
     completed: dict[str, Any] = {}
     try:
@@ -225,16 +306,18 @@ def _complete(plan: tuple[_Step, ...], type_name: str, source: Any) -> dict[str,
                     return None
                 completed[response_key] = None
                 continue
-            coerced = coerce(value) if coerce is not None else _complete_nested(nested, value)
+            coerced = coerce(value) if coerce is not None else _complete_nested(nested, value, budget)
             if coerced is None or coerced is Undefined:
                 return None
             completed[response_key] = coerced
+    except CompletionStopped:
+        raise
     except Exception:  # the general path raises the same, as a located GraphQL error
         return None
     return completed
 
 
-def _complete_nested(nested: _Nested | None, value: Any) -> Any:
+def _complete_nested(nested: _Nested | None, value: Any, budget: CompletionBudget | None) -> Any:
     assert nested is not None
     plan, type_name, is_list, by_class = nested
     if by_class is not None:
@@ -246,18 +329,22 @@ def _complete_nested(nested: _Nested | None, value: Any) -> Any:
         if is_type_of is not None and is_type_of(value, None) is not True:
             return None
     if not is_list:
-        return _complete(plan, type_name, value)
-    return _complete_all(plan, type_name, value) if isinstance(value, (list, tuple)) else None
+        return _complete(plan, type_name, value, budget)
+    return _complete_all(plan, type_name, value, budget) if isinstance(value, (list, tuple)) else None
 
 
-def _complete_all(plan: tuple[_Step, ...], type_name: str, items: list[Any] | tuple[Any, ...]
-                  ) -> list[dict[str, Any]] | None:
+def _complete_all(plan: tuple[_Step, ...], type_name: str, items: list[Any] | tuple[Any, ...],
+                  budget: CompletionBudget | None) -> list[dict[str, Any]] | None:
     """The completed list, or None when an item is null or needs graphql-core's error handling."""
     completed: list[dict[str, Any]] = []
     append = completed.append
-    for source in items:
-        item = None if source is None else _complete(plan, type_name, source)
-        if item is None:
-            return None
-        append(item)
+    for start in range(0, len(items), CHECK_EVERY):
+        chunk = items[start:start + CHECK_EVERY] if len(items) > CHECK_EVERY else items
+        if budget is not None:
+            budget.spend(len(chunk), 0)
+        for source in chunk:
+            item = None if source is None else _complete(plan, type_name, source, budget)
+            if item is None:
+                return None
+            append(item)
     return completed

@@ -29,7 +29,10 @@ class RateLimiter(Protocol):
     @property
     def enabled(self) -> bool: ...
 
-    async def check(self, tenant_id: UUID) -> Decision: ...
+    @property
+    def burst(self) -> int: ...
+
+    async def check(self, tenant_id: UUID, cost: int = 1) -> Decision: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +57,18 @@ class Admission:
         self.documents = documents
         self._limiter = rate_limiter if rate_limiter is not None and rate_limiter.enabled else None
 
-    async def charge(self, tenant_id: UUID) -> Refusal | None:
-        """Count one operation against the tenant's rate budget; a refusal once it is spent."""
+    async def charge(self, tenant_id: UUID, cost: int = 1) -> Refusal | None:
+        """Count ``cost`` operations (a batch's) against the tenant's rate budget, all or none; a
+        refusal once it is spent, and for a batch that costs more than the whole bucket holds."""
         if self._limiter is None:
             return None
-        decision = await self._limiter.check(tenant_id)
+        burst = self._limiter.burst
+        if cost > burst:  # it would never be allowed: waiting does not help, splitting does
+            return Refusal(400, [{"message": f"a batch of {cost} operations costs {cost} rate-limit tokens, more "
+                                             f"than this tenant's burst of {burst} (BOOKING_RATE_LIMIT_BURST): "
+                                             f"send at most {burst} operations at once",
+                                  "extensions": {"code": "RATE_LIMITED"}}])
+        decision = await self._limiter.check(tenant_id, cost)
         if decision.allowed:
             return None
         seconds = max(1, -int(-decision.retry_after_s // 1))

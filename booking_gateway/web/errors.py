@@ -18,7 +18,8 @@ from booking_gateway.domain.errors import DomainError
 log = logging.getLogger("booking_gateway.errors")
 
 _CODES = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
-          413: "REQUEST_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE", 429: "RATE_LIMITED", 504: "TIMEOUT"}
+          408: "REQUEST_TIMEOUT", 413: "REQUEST_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE", 429: "RATE_LIMITED",
+          500: "INTERNAL", 504: "TIMEOUT"}
 
 
 def is_expected(error: GraphQLError) -> bool:
@@ -67,3 +68,10 @@ def error_body(status: int, message: str, request_id: str | None = None) -> byte
     if request_id:
         extensions["requestId"] = request_id
     return orjson.dumps({"errors": [{"message": message, "extensions": extensions}]})
+
+
+def internal_error_body(request_id: str, error: BaseException) -> bytes:
+    """An unexpected exception outside execution (authentication, rate limit, the edge itself),
+    masked like one inside it: the client gets the request id, the log the whole exception."""
+    log.error("request %s: unexpected error", request_id, exc_info=error)
+    return error_body(500, f"internal error; quote request id {request_id} to the operator", request_id)

@@ -1,10 +1,14 @@
 """POST /graphql: the request path, kept lean because every request pays for it.
 
-In order: method, content type (415), body size (413), API key (401), rate limit (429),
-JSON (400), batching (off unless enabled), then a cached, validated document and one
-execution under a time limit. Expected failures are answered as GraphQL errors;
-unexpected ones are masked (see :mod:`booking_gateway.web.errors`). WebSocket
-subscriptions and the GraphiQL page stay with Strawberry's view (``fallback``).
+In order: method, content type (415), body size (413) and time (408), API key (401), JSON
+(400), rate limit (429: one token per operation, so a batch is charged before any of it runs),
+batching (off unless enabled), then a cached, validated document and one execution under a
+time limit, which completion also checks (a resolver's huge list is completed synchronously,
+out of reach of the event loop's timers), and a bound on the answer's size. Expected failures
+are answered as GraphQL errors; unexpected ones are masked, wherever they happen (see
+:mod:`booking_gateway.web.errors`). WebSocket subscriptions and the GraphiQL page stay with
+Strawberry's view (``fallback``). The time a client may take to send its headers is the
+server's to bound (:mod:`booking_gateway.web.header_timeout`).
 
 It executes through graphql-core directly rather than ``Schema.execute``: the schema,
 types and resolvers are Strawberry's, but the per-request extension machinery is not
@@ -14,6 +18,7 @@ needed once documents are prepared once (see ``benchmarks/``).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from inspect import isawaitable
@@ -31,8 +36,9 @@ from booking_gateway.domain.outcome import Deps
 from booking_gateway.infra.deadlines import Deadlines
 from booking_gateway.infra.unique_ids import UniqueIds
 from booking_gateway.resolvers.context import Context
+from booking_gateway.schema.leaf_objects import CompletionBudget, LeafObjectExecutionContext
 from booking_gateway.web.admission import Admission, Refusal
-from booking_gateway.web.errors import error_body, masked
+from booking_gateway.web.errors import error_body, internal_error_body, masked
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +50,8 @@ class EdgeLimits:
     max_body_bytes: int = 1_048_576
     max_batch: int = 0
     request_timeout_s: float = 15.0
+    body_timeout_s: float = 30.0
+    max_response_bytes: int = 8 * 1_048_576
 
 
 class GraphQLOverHTTP:
@@ -57,20 +65,42 @@ class GraphQLOverHTTP:
         self._admission = admission
         self._edge = edge
         self._deadlines = Deadlines(edge.request_timeout_s)
+        self._body_deadlines = Deadlines(edge.body_timeout_s)
+        # completion checks the deadline and the answer's size only with an executor that can
+        self._budgeted = issubclass(self._executor.get("executor_class", object), LeafObjectExecutionContext)
         self._fallback = fallback
         self._graphiql = graphiql
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = dict(scope["headers"])
-        if scope["type"] != "http" or (self._graphiql and _wants_page(scope, headers)):
-            await self._fallback(scope, receive, send)  # WebSocket subscriptions, the GraphiQL page
+        if scope["type"] != "http":
+            await self._fallback(scope, receive, send)  # WebSocket subscriptions
             return
+        headers = dict(scope["headers"])
         request_id = _request_id(headers.get(b"x-request-id"))
-        status, body, extra = await self._answer(scope, receive, headers, request_id)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [*JSON_HEADERS, (b"content-length", str(len(body)).encode()),
-                                (b"x-request-id", request_id.encode()), *extra]})
-        await send({"type": "http.response.body", "body": body})
+        if self._graphiql and _wants_page(scope, headers):
+            await self._page(scope, receive, send, request_id)
+            return
+        try:
+            status, body, extra = await self._answer(scope, receive, headers, request_id)
+        except Exception as err:  # whatever broke before, during or after execution
+            status, body, extra = 500, internal_error_body(request_id, err), []
+        await _respond(send, status, body, request_id, extra)
+
+    async def _page(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
+        """The GraphiQL page; an exception before it started is answered as any other."""
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await self._fallback(scope, receive, tracking)
+        except Exception as err:
+            if started:
+                raise
+            await _respond(send, 500, internal_error_body(request_id, err), request_id, [])
 
     async def _answer(self, scope: Scope, receive: Receive, headers: dict[bytes, bytes],
                       request_id: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
@@ -81,7 +111,12 @@ class GraphQLOverHTTP:
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         if content_type != b"application/json":
             return 415, error_body(415, "send the request as Content-Type: application/json"), []
-        raw = await _read_body(receive, headers, self._edge.max_body_bytes)
+        try:
+            with self._body_deadlines.limit():
+                raw = await _read_body(receive, headers, self._edge.max_body_bytes)
+        except TimeoutError:
+            return 408, error_body(408, f"the request body did not arrive within {self._edge.body_timeout_s:g} s "
+                                        "(limit BOOKING_HTTP_BODY_TIMEOUT_MS)"), [(b"connection", b"close")]
         if raw is None:
             return 413, error_body(413, f"the request body is larger than {self._edge.max_body_bytes} "
                                         "bytes (limit BOOKING_MAX_BODY_BYTES)"), []
@@ -93,19 +128,25 @@ class GraphQLOverHTTP:
         if tenant_id is None:
             return 401, error_body(401, "invalid or revoked API key"), [
                 (b"www-authenticate", b'Bearer realm="booking-gateway"')]
-        refusal = await self._admission.charge(tenant_id)
-        if refusal is not None:
-            seconds = max(1, -int(-(refusal.retry_after_s or 1) // 1))
-            return refusal.status, orjson.dumps({"errors": refusal.errors}), [(b"retry-after", str(seconds).encode())]
+        invalid: orjson.JSONDecodeError | None = None
         try:
             payload = orjson.loads(raw)
         except orjson.JSONDecodeError as err:
-            return 400, error_body(400, f"the body is not valid JSON: {err}"), []
+            payload, invalid = None, err
+        # one token per operation; a request that runs nothing (bad JSON, a refused batch) costs one
+        batch = isinstance(payload, list) and 0 < len(payload) <= self._edge.max_batch
+        refusal = await self._admission.charge(tenant_id, len(payload) if batch else 1)
+        if refusal is not None:
+            extra = [] if refusal.retry_after_s is None else [
+                (b"retry-after", str(max(1, -int(-refusal.retry_after_s // 1))).encode())]
+            return refusal.status, orjson.dumps({"errors": refusal.errors}), extra
+        if invalid is not None:
+            return 400, error_body(400, f"the body is not valid JSON: {invalid}"), []
         context = Context(tenant_id=tenant_id, deps=self._deps, request_id=request_id)
         if isinstance(payload, list):
             return await self._batch(payload, context)
-        status, result = await self._one(payload, context)
-        return status, orjson.dumps(result), []
+        status, result = await self._one(payload, context, self._edge.max_response_bytes)
+        return status, result, []
 
     async def _batch(self, payload: list[Any], context: Context) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
         if self._edge.max_batch == 0:
@@ -113,40 +154,76 @@ class GraphQLOverHTTP:
         if not payload or len(payload) > self._edge.max_batch:
             return 400, error_body(400, f"a batch holds 1 to {self._edge.max_batch} operations "
                                         f"(limit BOOKING_MAX_BATCH); this one has {len(payload)}"), []
-        results = [(await self._one(item, context))[1] for item in payload]
-        return 200, orjson.dumps(results), []
+        # the limit is on the whole answer: each operation gets what the ones before left
+        room = self._edge.max_response_bytes - 2 - (len(payload) - 1)
+        results: list[bytes] = []
+        for item in payload:
+            if room < 0:  # an earlier operation's answer took it all
+                results.append(self._too_large(context.request_id, executed=False))
+                continue
+            _, result = await self._one(item, context, room)
+            room -= len(result)
+            results.append(result)
+        return 200, b"[" + b",".join(results) + b"]", []
 
-    async def _one(self, payload: object, context: Context) -> tuple[int, dict[str, Any]]:
+    async def _one(self, payload: object, context: Context, max_bytes: int) -> tuple[int, bytes]:
+        """One operation's status and JSON answer, at most ``max_bytes`` long (or an error saying so)."""
         request = _operation(payload)
         if isinstance(request, str):
-            return 400, orjson.loads(error_body(400, request))
+            return 400, error_body(400, request)
         query, variables, operation_name = request
         admitted = self._admission.document(query, variables, operation_name)
         if isinstance(admitted, Refusal):
-            return admitted.status, {"errors": admitted.errors}
+            return admitted.status, orjson.dumps({"errors": admitted.errors})
         if admitted.kind is OperationType.SUBSCRIPTION:
-            return 400, orjson.loads(error_body(400, "subscriptions are served over WebSocket at /graphql "
-                                                     "(graphql-transport-ws or graphql-ws)"))
+            return 400, error_body(400, "subscriptions are served over WebSocket at /graphql "
+                                        "(graphql-transport-ws or graphql-ws)")
+        budget = CompletionBudget(time.monotonic() + self._edge.request_timeout_s, max_bytes)
         try:
             with self._deadlines.limit():
-                result = await self._execute(admitted.document, variables, operation_name, context)
+                result = await self._execute(admitted.document, variables, operation_name, context, budget)
         except TimeoutError:
+            budget.stopped = "timeout"
+        if budget.stopped == "timeout":
             log.warning("request %s timed out after %.1f s", context.request_id, self._edge.request_timeout_s)
-            return 504, orjson.loads(error_body(
+            return 504, error_body(
                 504, f"the request took longer than {self._edge.request_timeout_s:g} s "
                      "(limit BOOKING_REQUEST_TIMEOUT_MS); a mutation may or may not have been applied: "
-                     "retry it with the same clientMutationId", context.request_id))
-        body: dict[str, Any] = {"data": result.data}
-        if result.errors:
-            body["errors"] = [masked(e, context.request_id) for e in result.errors]
-        return 200, body
+                     "retry it with the same clientMutationId", context.request_id)
+        if budget.stopped is None:
+            body: dict[str, Any] = {"data": result.data}
+            if result.errors:
+                body["errors"] = [masked(e, context.request_id) for e in result.errors]
+            encoded = orjson.dumps(body)
+            if len(encoded) <= max_bytes:
+                return 200, encoded
+        log.warning("request %s: the answer is larger than %d bytes", context.request_id, max_bytes)
+        return 200, self._too_large(context.request_id, executed=True)
+
+    def _too_large(self, request_id: str, *, executed: bool) -> bytes:
+        limit = self._edge.max_response_bytes
+        what = ("select fewer fields or items (a mutation was applied all the same: retry it with the same "
+                "clientMutationId to read its answer)") if executed else \
+            "not executed: the answers before it in the batch reached the limit"
+        return orjson.dumps({"data": None, "errors": [{
+            "message": f"the response would be larger than {limit} bytes (limit BOOKING_MAX_RESPONSE_BYTES); {what}",
+            "extensions": {"code": "RESPONSE_TOO_LARGE", "maxBytes": limit, "requestId": request_id}}]})
 
     async def _execute(self, document: Any, variables: dict[str, Any] | None, operation_name: str | None,
-                       context: Context) -> ExecutionResult:
+                       context: Context, budget: CompletionBudget) -> ExecutionResult:
+        extra: dict[str, Any] = {"budget": budget} if self._budgeted else {}
         result = execute(self._schema, document, context_value=context, variable_values=variables,
                          operation_name=operation_name, is_awaitable=cast(Any, optimized_is_awaitable),
-                         **self._executor)
+                         **self._executor, **extra)
         return await result if isawaitable(result) else result
+
+
+async def _respond(send: Send, status: int, body: bytes, request_id: str,
+                   extra: list[tuple[bytes, bytes]]) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [*JSON_HEADERS, (b"content-length", str(len(body)).encode()),
+                            (b"x-request-id", request_id.encode()), *extra]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _operation(payload: object) -> tuple[str, dict[str, Any] | None, str | None] | str:

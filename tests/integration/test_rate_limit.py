@@ -1,4 +1,5 @@
-"""The per-tenant rate limiter against a real Redis: burst, refill, independence, failing open."""
+"""The per-tenant rate limiter against a real Redis: burst, refill, independence, failing open, and
+batches charged one token per operation."""
 
 from __future__ import annotations
 
@@ -7,14 +8,21 @@ import logging
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
+import orjson
 import pytest
+import strawberry
 from redis.asyncio import Redis
 
+from booking_gateway.domain.outcome import Deps
 from booking_gateway.infra.redis.rate_limit import RateDecision, RedisRateLimiter, rate_key
 from booking_gateway.infra.settings import Settings
+from booking_gateway.web.admission import Admission
+from booking_gateway.web.documents import DocumentCache, DocumentLimits
+from booking_gateway.web.http_graphql import EdgeLimits, GraphQLOverHTTP
 from tests.integration.redis_fixtures import (
     TcpProxy,
     delete_prefixed,
@@ -296,3 +304,97 @@ async def test_from_settings_reads_rate_burst_and_prefix(client: Redis, prefix: 
     assert [d.allowed for d in await checks(limiter, tenant, 4)] == [True, True, True, False]
     assert await client.exists(rate_key(prefix, tenant))
     assert await limiter.ping()
+
+
+# --- a batch costs one token per operation -----------------------------------------------------
+
+
+async def test_a_check_of_cost_n_takes_n_tokens_at_once_or_none(client: Redis, prefix: str, clock: Clock) -> None:
+    limiter = RedisRateLimiter(client, prefix=prefix, rate_per_s=10, burst=10, now_us=clock.now_us)
+    tenant = uuid.uuid4()
+    taken = await limiter.check(tenant, cost=4)
+    assert (taken.allowed, taken.remaining) == (True, 6)
+    assert int(await client.get(rate_key(prefix, tenant))) == clock.us + 400_000  # four intervals ahead
+    too_many = await limiter.check(tenant, cost=7)  # one token short
+    assert too_many == RateDecision(allowed=False, retry_after_s=pytest.approx(0.1), remaining=0)
+    assert (await limiter.check(tenant, cost=6)).remaining == 0  # the refusal took nothing
+    assert not (await limiter.check(tenant)).allowed
+    clock.advance(0.3)
+    assert [(await limiter.check(tenant, cost=3)).allowed, (await limiter.check(tenant)).allowed] == [True, False]
+    with pytest.raises(ValueError, match="cost must be at least 1"):
+        await limiter.check(tenant, cost=0)
+
+
+@strawberry.type
+class CountingQuery:
+    @strawberry.field
+    def ping(self) -> str:
+        return "pong"
+
+
+@strawberry.type
+class CountingMutation:
+    @strawberry.mutation
+    def touch(self) -> int:
+        EXECUTED.append(1)
+        return len(EXECUTED)
+
+
+EXECUTED: list[int] = []
+
+
+async def post_batch(app: GraphQLOverHTTP, size: int) -> tuple[int, dict[bytes, bytes], Any]:
+    body = orjson.dumps([{"query": "mutation { touch }"}] * size)
+    scope = {"type": "http", "method": "POST", "path": "/graphql", "query_string": b"",
+             "headers": [(b"content-type", b"application/json"), (b"authorization", b"Bearer key")]}
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent[0]["status"], dict(sent[0]["headers"]), orjson.loads(sent[1]["body"])
+
+
+async def test_http_charges_a_batch_per_operation_before_running_any(client: Redis, prefix: str,
+                                                                      clock: Clock) -> None:
+    tenant = uuid.uuid4()
+
+    async def tenant_for(token: str) -> uuid.UUID | None:
+        return tenant
+
+    async def fallback(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("not for HTTP POST")
+
+    schema = strawberry.Schema(query=CountingQuery, mutation=CountingMutation)
+    limiter = RedisRateLimiter(client, prefix=prefix, rate_per_s=10, burst=5, now_us=clock.now_us)
+    app = GraphQLOverHTTP(schema, cast(Deps, None), tenant_for, fallback=fallback, graphiql=False,
+                          admission=Admission(DocumentCache(schema._schema, DocumentLimits()), limiter),
+                          edge=EdgeLimits(max_batch=10))
+    EXECUTED.clear()
+    status, _, body = await post_batch(app, 3)
+    assert status == 200
+    assert [answer["data"]["touch"] for answer in body] == [1, 2, 3]
+
+    status, headers, body = await post_batch(app, 3)  # two tokens left: refused whole
+    assert status == 429
+    assert body["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    assert headers[b"retry-after"] == b"1"
+    assert len(EXECUTED) == 3  # nothing of it ran
+
+    status, _, body = await post_batch(app, 2)  # the two left
+    assert status == 200
+    assert len(EXECUTED) == 5
+
+    clock.advance(3600)  # a full bucket still cannot pay for more operations than it holds
+    status, headers, body = await post_batch(app, 6)
+    assert status == 400
+    assert body["errors"][0]["message"] == (
+        "a batch of 6 operations costs 6 rate-limit tokens, more than this tenant's burst of 5 "
+        "(BOOKING_RATE_LIMIT_BURST): send at most 5 operations at once")
+    assert b"retry-after" not in headers
+    assert len(EXECUTED) == 5
+    assert (await limiter.check(tenant, cost=5)).allowed  # and the refusal took nothing

@@ -5,7 +5,8 @@
   request atomically in one round trip (EVALSHA). Tenants never share a key, so one tenant's
   flood spends only its own budget; the hash tag keeps each tenant's key in one Cluster slot.
 * ``rate_per_s`` tokens refill per second up to ``burst``; a refused request is not counted,
-  so a tenant that keeps hammering recovers as soon as it slows down.
+  so a tenant that keeps hammering recovers as soon as it slows down. A check may cost several
+  tokens (a batch of operations), taken all at once or not at all, in the same round trip.
 * "Now" is the Redis server's ``TIME``, read inside the script: every gateway process shares a
   tenant's bucket, and a bucket is an absolute instant, so one clock for all of them means a
   skewed gateway neither grants extra requests nor refuses early. Tests inject ``now_us``
@@ -131,6 +132,11 @@ class RedisRateLimiter:
         return self._rate_per_s > 0
 
     @property
+    def burst(self) -> int:
+        """The bucket's size: the most requests (or operations) allowed at once."""
+        return self._burst
+
+    @property
     def degraded(self) -> bool:
         """True since Redis last failed a check (requests pass unlimited), until it next answers."""
         return self._outage.degraded
@@ -162,8 +168,11 @@ class RedisRateLimiter:
 
     # --- the check --------------------------------------------------------------------------
 
-    async def check(self, tenant_id: UUID) -> RateDecision:
-        """Count one request of ``tenant_id``; never raises for a Redis failure (fails open)."""
+    async def check(self, tenant_id: UUID, cost: int = 1) -> RateDecision:
+        """Count ``cost`` requests (a batch's operations) of ``tenant_id`` at once, all or none;
+        never raises for a Redis failure (fails open). A cost above the burst is always refused."""
+        if cost < 1:
+            raise ValueError(f"cost must be at least 1, got {cost}")
         if not self.enabled:
             return self._unenforced()
         if self._outage.skip():
@@ -171,7 +180,7 @@ class RedisRateLimiter:
         now = "" if self._now_us is None else str(self._now_us())
         try:
             keys = [rate_key(self._prefix, tenant_id)]
-            args: list[int | str] = [repr(self._interval_us), self._burst, now]
+            args: list[int | str] = [repr(self._interval_us), self._burst, now, cost]
             if self._runner is not None:
                 reply = await self._runner.run(self._script, keys, args, self._deadlines)
             else:
