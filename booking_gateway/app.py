@@ -168,6 +168,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     admission = Admission(
         DocumentCache(schema._schema, DocumentLimits(
             max_tokens=settings.max_tokens, max_depth=settings.max_query_depth, max_aliases=settings.max_aliases,
+            max_cost=settings.max_cost, max_window_days=settings.max_availability_days,
             introspection=settings.introspection_enabled)),
         gateway.rate_limiter)
     view = GatewayGraphQL(

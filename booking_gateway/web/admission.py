@@ -87,4 +87,12 @@ class Admission:
         if kind is None:
             return Refusal(200, [{"message": "unknown operationName, or several operations and no operationName",
                                   "extensions": {"code": "BAD_REQUEST"}}])
+        too_costly = self.documents.cost_error(prepared, operation_name, variables)
+        if too_costly is not None:
+            return Refusal(200, [dict(too_costly.formatted)])
         return Admitted(prepared.document, kind)
+
+    @property
+    def suggestions(self) -> bool:
+        """Whether errors may say "Did you mean ...?": only where introspection shows the schema anyway."""
+        return self.documents.limits.introspection

@@ -106,6 +106,10 @@ class DocumentCache:
         """The operation's cost with these variables (None: refused document or unknown operation)."""
         return prepared.cost.cost(operation_name, variables) if prepared.cost is not None else None
 
+    @property
+    def limits(self) -> DocumentLimits:
+        return self._limits
+
     def cost_error(self, prepared: PreparedDocument, operation_name: str | None,
                    variables: Mapping[str, Any] | None) -> GraphQLError | None:
         """The refusal of an operation that costs more than ``BOOKING_MAX_COST``, else None.

@@ -193,7 +193,8 @@ class GraphQLOverHTTP:
         if budget.stopped is None:
             body: dict[str, Any] = {"data": result.data}
             if result.errors:
-                body["errors"] = [masked(e, context.request_id) for e in result.errors]
+                body["errors"] = [masked(e, context.request_id, suggestions=self._admission.suggestions)
+                                  for e in result.errors]
             encoded = orjson.dumps(body)
             if len(encoded) <= max_bytes:
                 return 200, encoded

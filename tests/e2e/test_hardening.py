@@ -21,7 +21,7 @@ from tests.integration.graphql_client import BOOK, CREATE_RESOURCE
 
 LIMITS = {"BOOKING_ENV": "production", "BOOKING_MAX_QUERY_DEPTH": "4", "BOOKING_MAX_ALIASES": "3",
           "BOOKING_MAX_TOKENS": "300", "BOOKING_MAX_BODY_BYTES": "4096", "BOOKING_RATE_LIMIT_PER_S": "0",
-          "BOOKING_LOG_LEVEL": "INFO"}
+          "BOOKING_LOG_LEVEL": "INFO", "BOOKING_MAX_COST": "400"}
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +51,30 @@ def test_depth_aliases_and_tokens_are_limited_and_named(production: tuple[Gatewa
     answer = post(gateway, key, {"query": many}).json()
     assert "more than 300 tokens" in answer["errors"][0]["message"]
     assert "BOOKING_MAX_TOKENS" in answer["errors"][0]["message"]
+
+
+def test_cost_is_counted_with_ids_as_sent_and_refused_over_http(production: tuple[GatewayProcess, str]) -> None:
+    gateway, key = production
+    query = """query($ids: [ID!]!) { availability(resourceIds: $ids,
+               window: {start: "2026-12-01T00:00:00Z", end: "2026-12-08T00:00:00Z"}) { busy { start } } }"""
+    one_id = "UmVzb3VyY2U6MDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAw"
+    errors = post(gateway, key, {"query": query, "variables": {"ids": [one_id] * 50}}).json()["errors"]
+    assert errors[0]["extensions"]["code"] == "QUERY_TOO_COSTLY"
+    assert "costs 401, more than the limit of 400 (BOOKING_MAX_COST)" in errors[0]["message"]
+    answer = post(gateway, key, {"query": query, "variables": {"ids": [one_id]}}).json()
+    assert answer["errors"][0]["extensions"]["code"] != "QUERY_TOO_COSTLY"  # one id is cheap (and not found)
+
+
+def test_production_errors_suggest_no_schema_names(production: tuple[GatewayProcess, str]) -> None:
+    gateway, key = production
+    for query in ["{ resourcez { __typename } }", "{ resources(firsst: 1) { __typename } }",
+                  'query($s: BookingStatus) { __typename } # $s unused', "{ __typename ...on Resourc { id } }"]:
+        for error in post(gateway, key, {"query": query}).json()["errors"]:
+            assert "Did you mean" not in error["message"], (query, error)
+    coerced = post(gateway, key, {"query": "query($s: BookingStatus) { resources { edges { node { "
+                                           "bookings(status: $s) { edges { node { id } } } } } } }",
+                                  "variables": {"s": "CONFIRMD"}}).json()
+    assert coerced["errors"] and all("Did you mean" not in e["message"] for e in coerced["errors"])
 
 
 def test_request_size_content_type_json_get_and_batches(production: tuple[GatewayProcess, str]) -> None:
