@@ -50,10 +50,13 @@ class ConflictSpace:
 
 @dataclass(frozen=True, slots=True)
 class Lease:
-    """A held range lock; ``held`` is False when the lock service was unreachable."""
+    """A held range lock; ``held`` is False when the lock service was unreachable.
+
+    No fencing token: nothing could check one (the store's exclusion constraint, not the lock,
+    is the last line of defence against a holder whose lease expired).
+    """
 
     held: bool
-    fencing_tokens: tuple[int, ...] = ()
 
 
 class LockAbandoned(Exception):

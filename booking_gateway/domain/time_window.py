@@ -7,6 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 from booking_gateway.domain.errors import ValidationFailed
 
+#: The instants the gateway accepts, ``[EARLIEST_INSTANT, LATEST_INSTANT)``, wherever one enters
+#: (inputs, windows, filters, cursors). Python's calendar ends at 9999-12-31 and asyncpg stores
+#: datetime.min and datetime.max as PostgreSQL's -infinity and infinity, which cannot be read back
+#: as datetimes; a millennium of room below the calendar's end lets durations, buffers and offsets
+#: be added to an accepted instant without overflow.
+EARLIEST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_INSTANT = datetime(9000, 1, 1, tzinfo=UTC)
+
 
 @dataclass(frozen=True, slots=True, order=True)
 class TimeWindow:
@@ -27,8 +35,12 @@ class TimeWindow:
     @classmethod
     def of(cls, start: datetime, end: datetime, *, start_field: str = "start",
            end_field: str = "end") -> TimeWindow:
-        """Build a window, naming the caller's own input fields in any validation error."""
-        return cls(*_checked(start, end, start_field, end_field))
+        """Build a window from a client's input: also refuses instants outside the supported range,
+        naming the caller's own input fields in any validation error."""
+        start, end = _checked(start, end, start_field, end_field)
+        _check_range(start, start_field)
+        _check_range(end, end_field)
+        return cls.unchecked(start, end)
 
     @classmethod
     def unchecked(cls, start: datetime, end: datetime) -> TimeWindow:
@@ -87,11 +99,32 @@ def _checked(start: datetime, end: datetime, start_field: str,
     return start, end
 
 
+def check_instant(value: datetime, field: str) -> datetime:
+    """``value`` in UTC if it has an offset and lies in the supported range; else VALIDATION_FAILED
+    naming ``field``. For an instant that enters alone (a cursor); windows check their own."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationFailed(field, f"{field} has no UTC offset")
+    utc = value if value.tzinfo is UTC else _in_utc(value, field)
+    _check_range(utc, field)
+    return utc
+
+
+def _check_range(value: datetime, field: str) -> None:
+    """``value`` is in UTC."""
+    if not EARLIEST_INSTANT <= value < LATEST_INSTANT:
+        raise _out_of_range(field)
+
+
+def _out_of_range(field: str) -> ValidationFailed:
+    return ValidationFailed(field, f"{field} must be at or after {format_instant(EARLIEST_INSTANT)} and before "
+                                   f"{format_instant(LATEST_INSTANT)}")
+
+
 def _in_utc(value: datetime, field: str) -> datetime:
     try:
         return value.astimezone(UTC)
     except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before the first instant in UTC
-        raise ValidationFailed(field, f"{field} is out of the supported range of dates") from None
+        raise _out_of_range(field) from None
 
 
 #: Formatted UTC instants. Answers repeat their instants (a busy window's end is the next free

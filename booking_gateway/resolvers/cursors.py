@@ -8,6 +8,7 @@ from datetime import datetime
 from uuid import UUID
 
 from booking_gateway.domain.errors import ValidationFailed
+from booking_gateway.domain.time_window import check_instant
 
 
 def _encode(text: str) -> str:
@@ -54,6 +55,8 @@ def parse_booking_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
         parsed = datetime.fromisoformat(start)
         if parsed.tzinfo is None:
             raise ValueError(start)
-        return parsed, UUID(raw)
+        booking_id = UUID(raw)
     except ValueError:
         raise ValidationFailed("after", "after is not a cursor of this list") from None
+    # a forged cursor may carry any instant: the store would meet -infinity, or overflow
+    return check_instant(parsed, "after"), booking_id

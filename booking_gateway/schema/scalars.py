@@ -2,8 +2,10 @@
 
 A value without an offset parses to a naive datetime on purpose: the domain refuses it
 with VALIDATION_FAILED naming the input field, which tells a client more than a
-GraphQL coercion error would. Anything that is not RFC 3339 at all is a malformed
-request and fails coercion.
+GraphQL coercion error would. Likewise an instant outside the supported range, even one
+that has no UTC equivalent at all (``0001-01-01T00:00:00+01:00``): parsing never converts to
+UTC, so it cannot overflow, and the domain refuses the value naming the field. Anything that
+is not RFC 3339 at all is a malformed request and fails coercion.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
 
-from booking_gateway.domain.time_window import format_instant
+from booking_gateway.domain.time_window import EARLIEST_INSTANT, LATEST_INSTANT, format_instant
 
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})?$"
@@ -44,7 +46,9 @@ serialize_datetime = format_instant
 
 DATETIME: ScalarDefinition = strawberry.scalar(
     name="DateTime",
-    description="RFC 3339 date-time with an explicit offset; returned in UTC with a Z suffix.",
+    description=("RFC 3339 date-time with an explicit offset; returned in UTC with a Z suffix. Accepted from "
+                 f"{format_instant(EARLIEST_INSTANT)} until before {format_instant(LATEST_INSTANT)}; "
+                 "an instant outside that range is VALIDATION_FAILED naming the field."),
     serialize=serialize_datetime,
     parse_value=parse_datetime,
 )

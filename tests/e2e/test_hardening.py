@@ -4,9 +4,11 @@ timeouts, rate limits and production mode (issue 6), all over real HTTP."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import secrets
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -203,3 +205,29 @@ def test_rate_limits_are_per_tenant_and_fail_open(limited: tuple[GatewayProcess,
     ready = httpx.get(f"{gateway.url}/readyz").json()
     assert ready["status"] == "degraded"
     assert ready["rate_limit"] == "degraded: failing open"
+
+
+def test_instants_outside_the_range_are_validation_failures_over_http(
+        production: tuple[GatewayProcess, str]) -> None:
+    """Issue 12's probe, verbatim, against a gateway process: never INTERNAL, always the field."""
+    gateway, key = production
+    room = post(gateway, key, {"query": CREATE_RESOURCE, "variables": {"input": {
+        "clientMutationId": secrets.token_hex(4), "name": "R"}}}).json()["data"]["createResource"]["resource"]["id"]
+    for start, end, field in [("0001-01-01T00:00:00Z", "0001-01-01T01:00:00Z", "start"),
+                              ("9999-12-31T00:00:00Z", "9999-12-31T01:00:00Z", "start"),
+                              ("0001-01-01T00:00:00+01:00", "0001-01-01T01:00:00Z", "start"),
+                              ("9999-12-31T23:00:00Z", "9999-12-31T23:59:59-01:00", "end")]:
+        answer = post(gateway, key, {"query": BOOK, "variables": {"input": {
+            "clientMutationId": f"far-{start}", "resourceId": room, "start": start, "end": end}}}).json()
+        payload = answer["data"]["bookSlot"]
+        assert payload["booking"] is None, answer
+        assert (payload["error"]["code"], payload["error"]["field"]) == ("VALIDATION_FAILED", field), answer
+    availability = "query($r: [ID!]!, $w: TimeWindowInput!) { availability(resourceIds: $r, window: $w) { version } }"
+    answer = post(gateway, key, {"query": availability, "variables": {"r": [room], "w": {
+        "start": "9999-12-31T00:00:00Z", "end": "9999-12-31T23:59:59.999999Z"}}}).json()
+    assert answer["errors"][0]["extensions"] == {"code": "VALIDATION_FAILED", "field": "window.start"}, answer
+    page = "query($r: ID!, $a: String) { resource(id: $r) { bookings(after: $a) { edges { cursor } } } }"
+    for instant in ("0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59+00:00"):
+        cursor = base64.urlsafe_b64encode(f"b:{instant}|{uuid.uuid4()}".encode()).decode()
+        answer = post(gateway, key, {"query": page, "variables": {"r": room, "a": cursor}}).json()
+        assert answer["errors"][0]["extensions"] == {"code": "VALIDATION_FAILED", "field": "after"}, answer

@@ -189,3 +189,24 @@ async def test_the_startup_heap_is_frozen_out_of_the_collectors_sight(served: Se
     # without it a full collection walked the whole schema: 60-78 ms pauses, measured in-process
     assert gc.get_freeze_count() > 10_000
     assert gc.get_threshold()[0] == YOUNG_GC_THRESHOLD  # young collections every 10,000 allocations
+
+
+async def test_a_subscription_window_outside_the_instant_range_is_refused_naming_the_field(
+        served: Served) -> None:
+    room = await a_room(served)
+    async with GraphQLWebSocket.connect(served.url, served.key) as ws:
+        for window, field in [({"start": "9999-12-31T00:00:00Z", "end": "9999-12-31T23:59:59.999999Z"},
+                               "window.start"),
+                              ({"start": "8999-12-31T00:00:00Z", "end": "9000-01-01T00:00:00Z"}, "window.end"),
+                              ({"start": "0001-01-01T00:00:00+01:00", "end": "0001-01-02T00:00:00Z"},
+                               "window.start")]:
+            op = await ws.subscribe(ids=[room], window=window)
+            refused = await ws.receive()
+            assert (refused.id, refused.type) == (op, "next"), refused
+            [error] = refused.payload["errors"]
+            assert error["extensions"] == {"code": "VALIDATION_FAILED", "field": field}, error
+            done = await ws.receive()
+            assert (done.id, done.type) == (op, "complete")
+        # the connection still serves a valid window
+        await ws.subscribe(ids=[room], window=DAY)
+        assert (await ws.receive()).payload["data"]["availabilityChanged"]["reason"] == "SNAPSHOT"

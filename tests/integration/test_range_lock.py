@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from booking_gateway.domain.errors import Contended
 from booking_gateway.domain.ports import Claim, ConflictSpace, Lease
 from booking_gateway.domain.time_window import TimeWindow
-from booking_gateway.infra.redis.keys import fence_key, lock_key
+from booking_gateway.infra.redis.keys import lock_key
 from booking_gateway.infra.redis.range_lock import RedisLease, RedisRangeLock, epoch_us
 from tests.integration.redis_fixtures import (
     TcpProxy,
@@ -116,9 +116,8 @@ async def test_resources_and_tenants_are_independent(client: Redis, prefix: str,
 
 async def test_keys_follow_the_documented_layout(client: Redis, prefix: str, tenant: uuid.UUID,
                                                  resource: uuid.UUID) -> None:
-    zset, fence = lock_key(prefix, tenant, resource), fence_key(prefix, tenant, resource)
+    zset = lock_key(prefix, tenant, resource)
     assert zset == f"{prefix}:lock:{{{tenant}:{resource}}}"
-    assert fence == f"{prefix}:fence:{{{tenant}:{resource}}}"
     async with range_lock(client, prefix, ttl_ms=5000) as lock:
         async with lock.hold(space(tenant, resource, 9, 10)) as lease:
             members = await client.zrange(zset, 0, -1)
@@ -128,7 +127,7 @@ async def test_keys_follow_the_documented_layout(client: Redis, prefix: str, ten
             assert token == lease.token
             assert (int(start), int(end)) == (epoch_us(hours(9, 10).start), epoch_us(hours(9, 10).end))
             assert 0 < await client.pttl(zset) <= 5000  # an idle zset disappears by itself
-            assert int(await client.get(fence) or 0) == lease.fencing_tokens[0]
+            assert [key async for key in client.scan_iter(match=f"{prefix}:*")] == [zset.encode()]
         assert await client.exists(zset) == 0  # the release removed the last entry
 
 
@@ -207,17 +206,6 @@ async def test_a_waiter_gets_the_window_once_it_is_released(client: Redis, prefi
     assert granted - released < 0.2  # back-off is capped well below this
 
 
-async def test_fencing_tokens_increase(client: Redis, prefix: str, tenant: uuid.UUID,
-                                       resource: uuid.UUID) -> None:
-    seen: list[int] = []
-    async with range_lock(client, prefix) as lock:
-        for start in (9, 9, 12, 9):
-            async with lock.hold(space(tenant, resource, start, start + 1)) as lease:
-                seen.extend(lease.fencing_tokens)
-    assert seen == sorted(seen)
-    assert len(set(seen)) == 4
-
-
 async def test_several_claims_are_all_or_nothing(client: Redis, prefix: str, tenant: uuid.UUID,
                                                  resource: uuid.UUID) -> None:
     other = uuid.uuid4()
@@ -225,7 +213,8 @@ async def test_several_claims_are_all_or_nothing(client: Redis, prefix: str, ten
     async with range_lock(client, prefix) as lock:
         async with lock.hold(both) as lease:
             assert lease.held
-            assert len(lease.fencing_tokens) == 2
+            assert isinstance(lease, RedisLease)
+            assert len(lease.entries) == 2
         async with lock.hold(space(tenant, both.claims[1].resource_id, 9, 10)):
             with pytest.raises(Contended):
                 async with lock.hold(both):
@@ -239,14 +228,16 @@ async def test_claims_of_one_hold_do_not_block_each_other(client: Redis, prefix:
     overlapping = ConflictSpace.of(tenant, Claim(resource, hours(9, 11)), Claim(resource, hours(10, 12)))
     async with range_lock(client, prefix) as lock, lock.hold(overlapping) as lease:
         assert lease.held
-        assert len(lease.fencing_tokens) == 2
+        assert isinstance(lease, RedisLease)
+        assert len(lease.entries) == 2
 
 
 async def test_an_empty_conflict_space_needs_no_redis(client: Redis, prefix: str,
                                                       tenant: uuid.UUID) -> None:
     async with range_lock(client, prefix) as lock, lock.hold(ConflictSpace(tenant, ())) as lease:
         assert lease.held
-        assert lease.fencing_tokens == ()
+        assert not isinstance(lease, RedisLease)
+    assert [key async for key in client.scan_iter(match=f"{prefix}:*")] == []
 
 
 async def test_extend_pushes_only_a_live_entry(client: Redis, prefix: str, tenant: uuid.UUID,
@@ -263,6 +254,23 @@ async def test_extend_pushes_only_a_live_entry(client: Redis, prefix: str, tenan
             clock.ms += 100
             assert not await lock.extend(lease)  # expired: lost, not resurrected
         assert not await lock.extend(Lease(held=False))
+
+
+async def test_the_zset_expires_with_its_longest_entry_and_goes_with_its_last(
+        client: Redis, prefix: str, tenant: uuid.UUID, resource: uuid.UUID) -> None:
+    zset = lock_key(prefix, tenant, resource)
+    async with range_lock(client, prefix, ttl_ms=5000, auto_extend=False) as lock:
+        async with lock.hold(space(tenant, resource, 9, 10)) as first:
+            await client.persist(zset)  # as an older version left it: no expiry
+            assert await client.pttl(zset) == -1
+            assert await lock.extend(first)  # the extension gives it one again
+            assert 0 < await client.pttl(zset) <= 5000
+            async with lock.hold(space(tenant, resource, 11, 12)):
+                assert 0 < await client.pttl(zset) <= 5000
+            assert await client.zcard(zset) == 1
+            assert 0 < await client.pttl(zset) <= 5000
+        assert await client.exists(zset) == 0
+    assert [key async for key in client.scan_iter(match=f"{prefix}:*")] == []
 
 
 async def test_a_long_body_keeps_its_lease(client: Redis, prefix: str, tenant: uuid.UUID,

@@ -85,7 +85,6 @@ class FakeRangeLock(RangeLock):
         self.awaited: list[ConflictSpace] = []
         #: Rounds of "refused, ask still_wanted, retry" to play before granting.
         self.waits_before_grant = 0
-        self._fence = 0
 
     async def await_known_holds(self, space: ConflictSpace) -> None:
         self.awaited.append(space)
@@ -109,10 +108,9 @@ class FakeRangeLock(RangeLock):
             raise Contended(self.contended_retry_after_ms)
         if any(_spaces_overlap(space, other) for other in self.held):
             raise Contended(100)
-        self._fence += 1
         self.held.append(space)
         try:
-            yield Lease(held=True, fencing_tokens=(self._fence,) * len(space.claims))
+            yield Lease(held=True)
         finally:
             self.held.remove(space)
             self.released.append(space)

@@ -15,7 +15,7 @@ from booking_gateway.infra.redis.scripts import ScriptRunner, pack
 
 def test_commands_are_packed_byte_for_byte_as_redis_py_packs_them() -> None:
     reference = Connection()
-    for parts in [("EVALSHA", "a" * 40, 2, "bg:lock:{t:r}", "bg:fence:{t:r}", 1767225600000, 10000,
+    for parts in [("EVALSHA", "a" * 40, 1, "bg:lock:{t:r}", 1767225600000, 10000,
                    "0123456789abcdef", -5, 0),
                   ("EVAL", "return 1", 0), ("PUBLISH", "chan", b'{"x": "\xc3\xa9"}'), ("SET", "clé", "välue")]:
         assert pack(*parts) == b"".join(reference.pack_command(*parts)), parts

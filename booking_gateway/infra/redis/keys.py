@@ -1,8 +1,14 @@
 """Redis key and channel names, in one place so the lock, the publisher and the subscriber agree.
 
-Everything about one resource shares the hash tag ``{<tenant>:<resource>}``: the lock's zset and
-fencing counter must sit in one Redis Cluster slot for a Lua script to touch both, and the
-channel carries the same tag so a sharded (SPUBLISH) variant needs no renaming.
+Everything about one resource shares the hash tag ``{<tenant>:<resource>}``: the lock's zset sits
+in one Redis Cluster slot per resource, and the channel carries the same tag so a sharded
+(SPUBLISH) variant needs no renaming.
+
+Every key the gateway writes expires by itself or is deleted when its use ends, so Redis holds
+only what is in use: a lock zset expires with its longest-lived entry and vanishes with its
+last one (``lua/acquire.lua``, ``extend.lua``, ``release.lua``); a tenant's rate bucket expires
+when it would be full again (``lua/rate_limit.lua``). Availability changes are PUBLISHed, not
+stored.
 """
 
 from __future__ import annotations
@@ -20,11 +26,6 @@ def hash_tag(tenant_id: UUID, resource_id: UUID) -> str:
 def lock_key(prefix: str, tenant_id: UUID, resource_id: UUID) -> str:
     """The zset of live lock entries of one resource."""
     return f"{prefix}:lock:{hash_tag(tenant_id, resource_id)}"
-
-
-def fence_key(prefix: str, tenant_id: UUID, resource_id: UUID) -> str:
-    """The fencing counter of one resource; it never expires, so its tokens only grow."""
-    return f"{prefix}:fence:{hash_tag(tenant_id, resource_id)}"
 
 
 def channel_for(prefix: str, tenant_id: UUID, resource_id: UUID) -> str:

@@ -3,10 +3,13 @@
 It is coordination, not truth (the database's exclusion constraint is): it makes competing
 bookings wait their turn instead of racing into PostgreSQL and aborting. Hence the choices below.
 
-* Per resource, one zset of live entries ``<token>:<start_us>:<end_us>`` scored by expiry (ms)
-  and a fencing counter, under one hash tag; three Lua scripts (``lua/``) acquire, release and
+* Per resource, one zset of live entries ``<token>:<start_us>:<end_us>`` scored by expiry (ms),
+  under the resource's hash tag; it expires with its longest-lived entry and disappears with its
+  last, so an idle resource leaves no key. Three Lua scripts (``lua/``) acquire, release and
   extend atomically, on one Redis or on Redis Cluster. An uncontended acquire and a release are
   one round trip each (EVALSHA; redis-py reloads a script on NOSCRIPT by itself).
+* No fencing tokens: the store could not check them, and does not need to (a holder whose
+  entry expired under it is stopped by the exclusion constraint, not by the lock).
 * "Now" is the gateway's clock passed to the scripts (``now_ms``, injectable so tests can expire
   entries without sleeping). Gateways therefore need roughly synchronised clocks: a skew much
   smaller than the TTL, or a fast clock may drop a slow gateway's entry as expired.
@@ -40,7 +43,7 @@ from booking_gateway.domain.errors import Contended
 from booking_gateway.domain.ports import Claim, ConflictSpace, Lease, LockAbandoned, RangeLock
 from booking_gateway.infra.deadlines import Deadlines, Entry
 from booking_gateway.infra.redis import outbox
-from booking_gateway.infra.redis.keys import fence_key, lock_key
+from booking_gateway.infra.redis.keys import lock_key
 from booking_gateway.infra.redis.local_holds import LocalHold, LocalHolds
 from booking_gateway.infra.redis.outage import Outage
 from booking_gateway.infra.redis.scripts import ScriptRunner
@@ -107,7 +110,6 @@ class LockEntry:
     """Where one claim of a hold lives: its resource's keys and its window in epoch microseconds."""
 
     lock_key: str
-    fence_key: str
     start_us: int
     end_us: int
 
@@ -283,42 +285,41 @@ class RedisRangeLock:
         token = _new_token()
         entries = tuple(self._entry(space, claim) for claim in space.claims)
         deadline = self._monotonic() + self._wait_s
-        fences: list[int] = []
+        taken = 0
         try:
             for entry in entries:
-                fences.append(await self._take(token, entry, deadline, still_wanted))
+                await self._take(token, entry, deadline, still_wanted)
+                taken += 1
         except _Refused as refused:
-            await self._release(token, entries[: len(fences)])
+            await self._release(token, entries[:taken])
             raise Contended(retry_after_ms(refused.hint_ms)) from None
         except _Abandoned:
-            await self._release(token, entries[: len(fences)])
+            await self._release(token, entries[:taken])
             raise LockAbandoned() from None
         except (RedisError, OSError) as err:
             self._record_failure(err)
             # The failed call may have landed (a timeout): release it too, without delaying the
             # request by another timeout. Removing an entry that was never added is harmless.
-            self._in_background(self._release(token, entries[: len(fences) + 1]))
+            self._in_background(self._release(token, entries[: taken + 1]))
             return Lease(held=False)
         except BaseException:
-            await self._release(token, entries[: len(fences) + 1])
+            await self._release(token, entries[: taken + 1])
             raise
         local = tuple(LocalHold(token, e.start_us, e.end_us) for e in entries)
         for entry, hold in zip(entries, local, strict=True):
             self._local.add(entry.lock_key, hold)
-        return RedisLease(held=True, fencing_tokens=tuple(fences), token=token, entries=entries,
-                          local=local)
+        return RedisLease(held=True, token=token, entries=entries, local=local)
 
     def _entry(self, space: ConflictSpace, claim: Claim) -> LockEntry:
         return LockEntry(
             lock_key(self._prefix, space.tenant_id, claim.resource_id),
-            fence_key(self._prefix, space.tenant_id, claim.resource_id),
             epoch_us(claim.window.start),
             epoch_us(claim.window.end),
         )
 
     async def _take(self, token: str, entry: LockEntry, deadline: float,
-                    still_wanted: Callable[[], Awaitable[bool]] | None = None) -> int:
-        """One claim: the fencing token, after retries while overlapping entries block it."""
+                    still_wanted: Callable[[], Awaitable[bool]] | None = None) -> None:
+        """One claim, after retries while overlapping entries block it."""
         attempt = 0
         ask_redis = False  # after a local wait that timed out, Redis decides whatever is held here
         while True:
@@ -333,13 +334,13 @@ class RedisRangeLock:
                 continue
             ask_redis = False
             reply = await self._call(
-                self._acquire_script, [entry.lock_key, entry.fence_key],
+                self._acquire_script, [entry.lock_key],
                 [self._now_ms(), self._ttl_ms, token, entry.start_us, entry.end_us],
             )
             granted, value = int(reply[0]), int(reply[1])
             self._outage.answered()  # granted or not, Redis answered
             if granted:
-                return value
+                return
             remaining_ms = (deadline - self._monotonic()) * 1000
             if remaining_ms <= 0:
                 raise _Refused(value)

@@ -18,8 +18,10 @@ if not score or tonumber(score) <= now then
 end
 local expiry = math.max(tonumber(score), now + tonumber(ARGV[2]))
 redis.call('ZADD', KEYS[1], 'XX', string.format('%.0f', expiry), member)
+-- The zset outlives its entries by no more than the TTL: its expiry follows the longest-lived
+-- one (PTTL -1, no expiry, is a zset left by an older version: it gets one here too).
 local pttl = redis.call('PTTL', KEYS[1])
-if pttl >= 0 and pttl < expiry - now then
+if pttl < expiry - now then
   redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.ceil(expiry - now)))
 end
 return 1
