@@ -21,8 +21,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from booking_gateway.live.wsclient import LEGACY_WS, TRANSPORT_WS, ConnectionRefused, GraphQLWebSocket
+from tests.conftest import create_database, database_url_for, drop_database
 from tests.e2e.servers import GatewayProcess, cli, create_tenant, graphql, start_gateway
-from tests.e2e.test_hardening import broken_database  # noqa: F401 - the fixture, shared
 from tests.e2e.test_two_gateways import make_room
 from tests.integration.graphql_client import CREATE_RESOURCE
 
@@ -47,6 +47,23 @@ def hostile(gateway_env: dict[str, str], logs_dir: Path) -> Iterator[GatewayProc
         yield gateway
     finally:
         gateway.stop()
+
+
+@pytest.fixture
+def broken_database(redis_url: str, logs_dir: Path) -> Iterator[tuple[GatewayProcess, str, str]]:
+    """A gateway on a scratch database, which the test then breaks on purpose."""
+    name = asyncio.run(create_database("bg_broken_ws"))
+    url = database_url_for(name)
+    env = {"BOOKING_DATABASE_URL": url, "BOOKING_REDIS_URL": redis_url, "BOOKING_LOG_LEVEL": "INFO",
+           "BOOKING_REDIS_PREFIX": f"broken-ws-{secrets.token_hex(3)}"}
+    cli("migrate", env=env)
+    key = create_tenant("broken", env)
+    gateway = start_gateway(env, logs_dir, name="broken-ws")
+    try:
+        yield gateway, key, url
+    finally:
+        gateway.stop()
+        asyncio.run(drop_database(name))
 
 
 @pytest.fixture
@@ -125,7 +142,8 @@ async def test_mutations_over_websocket_are_rate_limited(hostile: GatewayProcess
                 assert (await ws.receive()).type == "complete"
     made = [a for a in answers if a.type == "next"]
     refused = [a for a in answers if a.type == "error"]
-    assert made and made[0].payload["data"]["createResource"]["error"] is None
+    assert made
+    assert made[0].payload["data"]["createResource"]["error"] is None
     assert len(refused) >= 5, [a.type for a in answers]
     error = refused[0].payload[0] if protocol == TRANSPORT_WS else refused[0].payload
     assert error["extensions"]["code"] == "RATE_LIMITED"
