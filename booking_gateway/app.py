@@ -176,6 +176,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         admission=admission,
         # open sockets of a revoked key close within the key cache's TTL plus a quarter of it
         key_check_interval_s=settings.key_cache_ttl_ms / 4000 if settings.key_cache_ttl_ms else 0.25,
+        request_timeout_s=settings.request_timeout_ms / 1000,
         live=gateway.live,
         keep_alive=settings.ws_keepalive_ms > 0,
         keep_alive_interval=settings.ws_keepalive_ms / 1000,

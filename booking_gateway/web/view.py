@@ -23,6 +23,7 @@ from strawberry.schema._graphql_core import execution_context_class_kwargs
 
 from booking_gateway.domain.outcome import Deps
 from booking_gateway.infra.auth import KeyAuthenticator
+from booking_gateway.infra.deadlines import Deadlines
 from booking_gateway.live.hub import LiveHub
 from booking_gateway.resolvers.context import Context
 from booking_gateway.resolvers.subscriptions import LiveContext
@@ -41,13 +42,14 @@ class GatewayGraphQL(GraphQL[Context, None]):
     graphql_ws_handler_class = LegacyWSHandler
 
     def __init__(self, *args: Any, deps: Deps, authenticator: KeyAuthenticator, admission: Admission,
-                 key_check_interval_s: float, live: LiveHub | None = None, **kwargs: Any) -> None:
+                 key_check_interval_s: float, request_timeout_s: float, live: LiveHub | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.deps = deps
         self.authenticator = authenticator
         self.live = live
         self.gate = Gate(self.schema._schema, admission, authenticator.tenant_for,  # type: ignore[attr-defined]
-                         KeyWatch(authenticator.tenant_for, key_check_interval_s),
+                         KeyWatch(authenticator.tenant_for, key_check_interval_s), Deadlines(request_timeout_s),
                          execution_context_class_kwargs(self.schema.execution_context_class))  # type: ignore[attr-defined]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -41,6 +41,7 @@ from strawberry.subscriptions.protocols.graphql_ws import types as legacy
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.utils.aio import aclosing
 
+from booking_gateway.infra.deadlines import Deadlines
 from booking_gateway.resolvers.context import Context
 from booking_gateway.web.admission import Admission, Admitted, Refusal
 from booking_gateway.web.errors import masked
@@ -162,6 +163,8 @@ class Gate:
     admission: Admission
     tenant_for: Callable[[str], Awaitable[UUID | None]]
     keys: KeyWatch
+    #: The time limit of a query or mutation (BOOKING_REQUEST_TIMEOUT_MS, as on HTTP)
+    deadlines: Deadlines
     #: graphql-core executor arguments (Strawberry's execution context class: the shared-event fast path)
     executor: dict[str, Any] = field(default_factory=dict)
 
@@ -184,16 +187,26 @@ class Gate:
             return refusal
         return self.admission.document(request.query, request.variables, request.operation_name)
 
-    async def results(self, context: Context, admitted: Admitted,
-                      request: Request) -> AsyncIterator[tuple[bool, ExecutionResult]]:
-        """(initial error?, result) of the operation: one for a query or mutation, a stream for a
-        subscription. ``True`` marks a subscription that failed before its stream began."""
+    async def results(self, context: Context, admitted: Admitted, request: Request,
+                      request_id: str) -> AsyncIterator[tuple[bool, ExecutionResult]]:
+        """(initial error?, result) of the operation: one for a query or mutation (under the request
+        time limit), a stream for a subscription. ``True`` marks a subscription that failed before
+        its stream began."""
         kwargs: dict[str, Any] = {"context_value": context, "variable_values": request.variables,
                                   "operation_name": request.operation_name, **self.executor}
         if admitted.kind is not OperationType.SUBSCRIPTION:
-            result = execute(self.schema, admitted.document, is_awaitable=cast(Any, optimized_is_awaitable),
-                             **kwargs)
-            yield False, await result if isawaitable(result) else result
+            try:
+                with self.deadlines.limit():
+                    result = execute(self.schema, admitted.document,
+                                     is_awaitable=cast(Any, optimized_is_awaitable), **kwargs)
+                    done = await result if isawaitable(result) else result
+            except TimeoutError:
+                log.warning("request %s timed out after %.1f s", request_id, self.deadlines.seconds)
+                done = ExecutionResult(None, [GraphQLError(
+                    f"the request took longer than {self.deadlines.seconds:g} s (limit BOOKING_REQUEST_TIMEOUT_MS); "
+                    "a mutation may or may not have been applied: retry it with the same clientMutationId",
+                    extensions={"code": "TIMEOUT", "requestId": request_id})])
+            yield False, done
             return
         source = subscribe(self.schema, admitted.document, **kwargs)
         stream = await source if isawaitable(source) else source
@@ -317,7 +330,7 @@ class TransportWSHandler(_Guarded, BaseGraphQLTransportWSHandler[Context, None])
     async def _run(self, operation: Operation[Context, None], admitted: Admitted, request: Request) -> None:
         request_id = new_request_id()
         try:
-            async with aclosing(self.gate.results(self.context, admitted, request)) as results:
+            async with aclosing(self.gate.results(self.context, admitted, request, request_id)) as results:
                 async for initial, result in results:
                     if initial:
                         await operation.send_operation_message({
@@ -442,7 +455,7 @@ class LegacyWSHandler(_Guarded, BaseGraphQLWSHandler[Context, None]):
     async def _run(self, op_id: str, admitted: Admitted, request: Request) -> None:
         request_id = new_request_id()
         try:
-            async with aclosing(self.gate.results(self.context, admitted, request)) as results:
+            async with aclosing(self.gate.results(self.context, admitted, request, request_id)) as results:
                 async for initial, result in results:
                     body = payload(result, request_id)
                     if initial:

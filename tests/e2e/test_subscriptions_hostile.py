@@ -24,7 +24,7 @@ from booking_gateway.live.wsclient import LEGACY_WS, TRANSPORT_WS, ConnectionRef
 from tests.conftest import create_database, database_url_for, drop_database
 from tests.e2e.servers import GatewayProcess, cli, create_tenant, graphql, start_gateway
 from tests.e2e.test_two_gateways import make_room
-from tests.integration.graphql_client import CREATE_RESOURCE
+from tests.integration.graphql_client import BOOK, CREATE_RESOURCE
 
 HOSTILE = {"BOOKING_ENV": "production", "BOOKING_MAX_QUERY_DEPTH": "4", "BOOKING_MAX_ALIASES": "3",
            "BOOKING_MAX_TOKENS": "300", "BOOKING_RATE_LIMIT_PER_S": "1", "BOOKING_RATE_LIMIT_BURST": "15",
@@ -55,6 +55,7 @@ def broken_database(redis_url: str, logs_dir: Path) -> Iterator[tuple[GatewayPro
     name = asyncio.run(create_database("bg_broken_ws"))
     url = database_url_for(name)
     env = {"BOOKING_DATABASE_URL": url, "BOOKING_REDIS_URL": redis_url, "BOOKING_LOG_LEVEL": "INFO",
+           "BOOKING_REQUEST_TIMEOUT_MS": "1500",
            "BOOKING_REDIS_PREFIX": f"broken-ws-{secrets.token_hex(3)}"}
     cli("migrate", env=env)
     key = create_tenant("broken", env)
@@ -181,6 +182,31 @@ async def test_unexpected_errors_over_websocket_are_masked_as_on_http(
     logged = log[log.index(f"request {request_id}"):]
     assert "Traceback" in logged
     assert 'relation "bookings" does not exist' in logged
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_a_mutation_over_websocket_gets_the_request_time_limit_of_http(
+        broken_database: tuple[GatewayProcess, str, str], protocol: str) -> None:
+    gateway, key, url = broken_database
+    async with httpx.AsyncClient(timeout=10) as http:
+        room = await make_room(http, gateway, key, "Locked room")
+    booking = {"input": {"clientMutationId": f"slow-{protocol}", "resourceId": room,
+                         "start": "2028-03-01T09:00:00Z", "end": "2028-03-01T10:00:00Z"}}
+    conn = await asyncpg.connect(url)
+    try:
+        async with conn.transaction(), GraphQLWebSocket.connect(gateway.url, key, protocol=protocol) as ws:
+            await conn.execute("LOCK TABLE bookings IN ACCESS EXCLUSIVE MODE")
+            op = await ws.subscribe(BOOK, **booking)
+            answer = await ws.receive(wait_s=6)  # BOOKING_REQUEST_TIMEOUT_MS=1500
+    finally:
+        await conn.close()
+    assert (answer.id, answer.type) == (op, "next")
+    error = answer.payload["errors"][0]
+    assert error["extensions"]["code"] == "TIMEOUT"
+    assert "retry it with the same clientMutationId" in error["message"]
+    async with GraphQLWebSocket.connect(gateway.url, key, protocol=protocol) as ws:  # the retry, lock gone
+        await ws.subscribe(BOOK, **booking)
+        assert (await ws.receive()).payload["data"]["bookSlot"]["booking"] is not None
 
 
 async def test_a_frame_over_the_size_limit_closes_the_socket_and_the_server_stays_up(
