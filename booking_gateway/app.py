@@ -204,6 +204,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             gc.set_threshold(*thresholds)
+            await view.gate.keys.close()
             await gateway.stop()
 
     http = GraphQLOverHTTP(

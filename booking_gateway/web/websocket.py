@@ -139,6 +139,15 @@ class KeyWatch:
             if not sockets:
                 del self._sockets[key]
 
+    async def close(self) -> None:
+        """Stop watching (at shutdown, once the sockets are closed)."""
+        task, self._task = self._task, None
+        self._sockets.clear()
+        if task is not None:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.interval_s)
