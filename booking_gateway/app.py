@@ -21,7 +21,6 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
-from strawberry.extensions import MaskErrors
 
 from booking_gateway.domain.outcome import Deps
 from booking_gateway.domain.ports import ConflictSpace, Lease, RangeLock
@@ -41,7 +40,6 @@ from booking_gateway.live.hub import HubConfig, LiveHub, availability_reader
 from booking_gateway.schema.build import build_schema
 from booking_gateway.web.admission import Admission
 from booking_gateway.web.documents import DocumentCache, DocumentLimits
-from booking_gateway.web.errors import is_expected
 from booking_gateway.web.health import healthz, readyz
 from booking_gateway.web.http_graphql import EdgeLimits, GraphQLOverHTTP
 from booking_gateway.web.view import GatewayGraphQL
@@ -160,10 +158,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """The ASGI app (``uvicorn --factory booking_gateway.app:create_app``)."""
     settings = settings or load_settings()
     gateway = Gateway(settings)
-    # Subscriptions run through Strawberry's executor: mask unexpected errors there as well
-    # (a factory, not an instance: Strawberry wants a fresh extension per operation)
-    schema = build_schema(extensions=[lambda: MaskErrors(should_mask_error=lambda e: not is_expected(e),
-                                                         error_message="internal error; see the gateway's log")])
+    # No schema extensions: both transports execute through graphql-core and mask errors with
+    # web/errors.masked (WebSocket operations too, see web/websocket.py)
+    schema = build_schema()
     # One document cache, one set of limits and one rate limiter for every transport
     admission = Admission(
         DocumentCache(schema._schema, DocumentLimits(
@@ -177,6 +174,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         allow_queries_via_get=False,
         deps=gateway.deps,
         authenticator=gateway.authenticator,
+        admission=admission,
+        # open sockets of a revoked key close within the key cache's TTL plus a quarter of it
+        key_check_interval_s=settings.key_cache_ttl_ms / 4000 if settings.key_cache_ttl_ms else 0.25,
+        request_timeout_s=settings.request_timeout_ms / 1000,
         live=gateway.live,
         keep_alive=settings.ws_keepalive_ms > 0,
         keep_alive_interval=settings.ws_keepalive_ms / 1000,
@@ -204,6 +205,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             gc.set_threshold(*thresholds)
+            await view.gate.keys.close()
             await gateway.stop()
 
     http = GraphQLOverHTTP(

@@ -101,6 +101,7 @@ def serve(
                     port=port or settings.port, workers=workers, log_level=settings.log_level.lower(),
                     log_config=logs.config(settings.log_level, json=settings.production),
                     access_log=settings.access_log, ws_per_message_deflate=settings.ws_compression,
+                    ws_max_size=settings.ws_max_message_bytes,
                     timeout_graceful_shutdown=10, proxy_headers=False,
                     http=protocol_class())  # BOOKING_HTTP_HEADER_TIMEOUT_MS (read by each worker)
 

@@ -59,7 +59,9 @@ class Settings(BaseSettings):
     #: Interval of the server's keep-alive messages (graphql-transport-ws ``ping``, graphql-ws
     #: ``ka``); 0 turns them off.
     ws_keepalive_ms: int = Field(default=15_000, ge=0, le=600_000)
-    #: How long a new WebSocket may take to send ``connection_init``.
+    #: Largest WebSocket message (frame) a client may send; a bigger one closes the socket (1009).
+    ws_max_message_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
+    #: How long a new WebSocket may take to send ``connection_init`` (both protocols; 4408 after it).
     ws_init_timeout_ms: int = Field(default=10_000, ge=100, le=600_000)
     #: How long the hub gathers a burst of changes of one resource before reading it once.
     live_coalesce_ms: float = Field(default=5, ge=0, le=1000)

@@ -1,7 +1,8 @@
-"""The GraphQL endpoint: authenticates the API key and builds the per-request context.
+"""Strawberry's view, serving WebSockets (and the GraphiQL page) behind the gateway's gate.
 
 HTTP requests carry the key in ``Authorization: Bearer <key>``; WebSocket connections in the
-``connection_init`` payload (see :mod:`booking_gateway.web.websocket`). Browser origins are
+``connection_init`` payload, and every WebSocket operation passes the same admission as HTTP
+(see :mod:`booking_gateway.web.websocket`). Browser origins are
 checked by Strawberry against ``allowed_origins`` before a WebSocket is accepted (a refused
 handshake is answered 403); CORS on HTTP is Starlette's middleware, wired in ``app.py``.
 """
@@ -18,24 +19,20 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.schema._graphql_core import execution_context_class_kwargs
 
 from booking_gateway.domain.outcome import Deps
 from booking_gateway.infra.auth import KeyAuthenticator
+from booking_gateway.infra.deadlines import Deadlines
 from booking_gateway.live.hub import LiveHub
 from booking_gateway.resolvers.context import Context
 from booking_gateway.resolvers.subscriptions import LiveContext
+from booking_gateway.web.admission import Admission
 from booking_gateway.web.http_graphql import new_request_id
-from booking_gateway.web.websocket import LegacyWSHandler, TransportWSHandler
+from booking_gateway.web.websocket import Gate, KeyWatch, LegacyWSHandler, TransportWSHandler, bearer_token
 
 #: The tenant of a WebSocket context until its connection_init is authenticated (no tenant has it).
 UNAUTHENTICATED = UUID(int=0)
-
-
-def bearer_token(header: str | None) -> str | None:
-    if not header:
-        return None
-    scheme, _, token = header.partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
 
 
 class GatewayGraphQL(GraphQL[Context, None]):
@@ -44,12 +41,16 @@ class GatewayGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
 
-    def __init__(self, *args: Any, deps: Deps, authenticator: KeyAuthenticator,
-                 live: LiveHub | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, deps: Deps, authenticator: KeyAuthenticator, admission: Admission,
+                 key_check_interval_s: float, request_timeout_s: float, live: LiveHub | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.deps = deps
         self.authenticator = authenticator
         self.live = live
+        self.gate = Gate(self.schema._schema, admission, authenticator.tenant_for,  # type: ignore[attr-defined]
+                         KeyWatch(authenticator.tenant_for, key_check_interval_s), Deadlines(request_timeout_s),
+                         execution_context_class_kwargs(self.schema.execution_context_class))  # type: ignore[attr-defined]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -85,19 +86,6 @@ class GatewayGraphQL(GraphQL[Context, None]):
         if tenant_id is None:
             raise HTTPException(401, "invalid or revoked API key")
         return Context(tenant_id=tenant_id, deps=self.deps, request_id=request_id, request=request)
-
-    async def authenticate_connection(self, context: Context, payload: object) -> str | None:
-        """Authenticate a WebSocket's connection_init payload; the reason for refusing it, or None."""
-        params = payload if isinstance(payload, dict) else {}
-        header = params.get("authorization", params.get("Authorization"))
-        token = bearer_token(header if isinstance(header, str) else None)
-        if token is None:
-            return 'missing API key: send connection_init with {"authorization": "Bearer <api key>"}'
-        tenant_id = await self.authenticator.tenant_for(token)
-        if tenant_id is None:
-            return "invalid or revoked API key"
-        context.tenant_id = tenant_id
-        return None
 
 
 _CODES = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",

@@ -52,8 +52,9 @@ class Served:
 
 @pytest.fixture
 async def served(settings: Settings, tenant_key: tuple[UUID, str]) -> AsyncIterator[Served]:
+    # no rate limit: a thousand subscriptions in a few seconds would spend any tenant's budget
     app = create_app(settings.model_copy(update={
-        "allowed_origins": ALLOWED, "ws_keepalive_ms": 300, "ws_max_subscriptions": 3}))
+        "allowed_origins": ALLOWED, "ws_keepalive_ms": 300, "ws_max_subscriptions": 3, "rate_limit_per_s": 0}))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning",
                                            lifespan="on"))
     task = asyncio.create_task(server.serve())
