@@ -15,13 +15,14 @@ import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from booking_gateway.domain.outcome import Deps
 from booking_gateway.infra.auth import KeyAuthenticator
 from booking_gateway.live.hub import LiveHub
+from booking_gateway.live.quotas import QuotaExceeded
 from booking_gateway.resolvers.context import Context
 from booking_gateway.resolvers.subscriptions import LiveContext
 from booking_gateway.web.http_graphql import new_request_id
@@ -29,6 +30,10 @@ from booking_gateway.web.websocket import LegacyWSHandler, TransportWSHandler
 
 #: The tenant of a WebSocket context until its connection_init is authenticated (no tenant has it).
 UNAUTHENTICATED = UUID(int=0)
+#: Close code of a connection_init refused by the tenant's connection quota ("Too Many Requests").
+CLOSE_TOO_MANY = 4429
+#: Where a WebSocket's context waits in the ASGI scope, for the socket's teardown.
+_CONTEXT = "booking_gateway.live_context"
 
 
 def bearer_token(header: str | None) -> str | None:
@@ -53,7 +58,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
+            await self._websocket(scope, receive, send)
             return
         request = Request(scope, receive)
         response: Response
@@ -66,6 +71,25 @@ class GatewayGraphQL(GraphQL[Context, None]):
                 response = error_response(err.status_code, err.reason)
         await response(scope, receive, send)
 
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Strawberry's WebSocket handling, plus the tenant's connection quota: the seat taken at
+        connection_init is given back however the socket ends, and a connection_init refused for
+        quota is closed with 4429 instead of the 4403 the protocol handlers use for every refusal.
+        """
+        async def sending(message: Message) -> None:
+            if message["type"] == "websocket.close":
+                context = scope.get(_CONTEXT)
+                if isinstance(context, LiveContext) and context.refusal_code is not None:
+                    message = {**message, "code": context.refusal_code}
+            await send(message)
+
+        try:
+            await super().__call__(scope, receive, sending)
+        finally:
+            context = scope.pop(_CONTEXT, None)
+            if isinstance(context, LiveContext) and context.seat is not None:
+                context.seat.release()
+
     def encode_json(self, data: object) -> str:
         """Every live event of every subscriber is encoded here: orjson, several times faster."""
         return orjson.dumps(data).decode()
@@ -76,8 +100,9 @@ class GatewayGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         request_id = request.headers.get("x-request-id") or new_request_id()
         if isinstance(request, WebSocket):
-            return LiveContext(tenant_id=UNAUTHENTICATED, deps=self.deps, request_id=request_id,
-                               request=request, live=self.live)
+            context = request.scope[_CONTEXT] = LiveContext(
+                tenant_id=UNAUTHENTICATED, deps=self.deps, request_id=request_id, request=request, live=self.live)
+            return context
         token = bearer_token(request.headers.get("authorization"))
         if token is None:
             raise HTTPException(401, "missing API key: send the header 'Authorization: Bearer <api key>'")
@@ -96,6 +121,15 @@ class GatewayGraphQL(GraphQL[Context, None]):
         tenant_id = await self.authenticator.tenant_for(token)
         if tenant_id is None:
             return "invalid or revoked API key"
+        if isinstance(context, LiveContext) and context.live is not None:
+            if context.seat is not None:  # graphql-ws lets a client send connection_init again
+                context.seat.release()
+                context.seat = None
+            try:
+                context.seat = context.live.quotas.connect(tenant_id)
+            except QuotaExceeded as err:
+                context.refusal_code = CLOSE_TOO_MANY
+                return err.message
         context.tenant_id = tenant_id
         return None
 
