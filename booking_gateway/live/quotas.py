@@ -105,8 +105,8 @@ class TenantQuotas:
         cap = self.limits.max_connections
         if cap is not None and held.connections >= cap:
             # the reason of a close frame: at most 123 bytes
-            raise QuotaExceeded(CONNECTIONS_SETTING, cap, (
-                f"{held.connections} WebSockets of this tenant open on this process; {CONNECTIONS_SETTING} allows {cap}"))
+            raise QuotaExceeded(CONNECTIONS_SETTING, cap, (f"{held.connections} WebSockets of this tenant open on "
+                                                           f"this process; {CONNECTIONS_SETTING} allows {cap}"))
         return self._take(tenant_id, Usage(connections=1))
 
     def subscribe(self, tenant_id: UUID, resources: int, window: TimeWindow) -> Lease:
