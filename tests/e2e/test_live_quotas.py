@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
 from booking_gateway.live.wsclient import LEGACY_WS, TRANSPORT_WS, ConnectionRefused, GraphQLWebSocket, Received
@@ -184,3 +185,19 @@ async def test_subscriptions_that_fail_give_their_share_back(
         for _ in range(3):
             await subscribed_eventually(ws, [room], days(1))
         assert limit_error(await first_answer(ws, [room], days(1)))
+
+
+async def test_a_second_connection_init_on_graphql_ws_holds_one_seat_not_two(
+        quota_gateway: GatewayProcess, gateway_env: dict[str, str]) -> None:
+    key = tenant(gateway_env)
+    async with GraphQLWebSocket.connect(quota_gateway.url, key, protocol=LEGACY_WS) as ws:
+        await ws.ws.send(orjson.dumps({"type": "connection_init",
+                                       "payload": {"authorization": f"Bearer {key}"}}).decode())
+        async with asyncio.timeout(10):
+            while orjson.loads(await ws.ws.recv())["type"] != "connection_ack":
+                pass
+        async with GraphQLWebSocket.connect(quota_gateway.url, key):
+            with pytest.raises(ConnectionRefused) as refused:
+                async with GraphQLWebSocket.connect(quota_gateway.url, key):
+                    pass
+    assert refused.value.code == 4429
