@@ -4,6 +4,8 @@ HTTP requests carry the key in ``Authorization: Bearer <key>``; WebSocket connec
 ``connection_init`` payload (see :mod:`booking_gateway.web.websocket`). Browser origins are
 checked by Strawberry against ``allowed_origins`` before a WebSocket is accepted (a refused
 handshake is answered 403); CORS on HTTP is Starlette's middleware, wired in ``app.py``.
+An authenticated WebSocket holds a seat in its tenant's quota (:mod:`booking_gateway.live.quotas`)
+until it closes.
 """
 
 from __future__ import annotations
