@@ -37,6 +37,7 @@ from booking_gateway.infra.redis.rate_limit import RedisRateLimiter
 from booking_gateway.infra.redis.scripts import ScriptRunner
 from booking_gateway.infra.settings import Settings, SettingsError, load_settings
 from booking_gateway.live.hub import HubConfig, LiveHub, availability_reader
+from booking_gateway.live.quotas import QuotaLimits, TenantQuotas
 from booking_gateway.schema.build import build_schema
 from booking_gateway.web.admission import Admission
 from booking_gateway.web.documents import DocumentCache, DocumentLimits
@@ -109,7 +110,11 @@ class Gateway:
                             config=HubConfig(coalesce_s=s.live_coalesce_ms / 1000,
                                              buffer_per_resource=s.live_buffer_per_resource,
                                              read_concurrency=s.live_read_concurrency,
-                                             backoff_max_s=s.live_reconnect_max_ms / 1000))
+                                             backoff_max_s=s.live_reconnect_max_ms / 1000),
+                            quotas=TenantQuotas(QuotaLimits(
+                                max_connections=s.ws_max_connections_per_tenant,
+                                max_subscriptions=s.ws_max_subscriptions_per_tenant,
+                                max_resource_days=s.live_max_resource_days_per_tenant)))
 
     async def check_database(self) -> None:
         await self.database.ping()

@@ -56,6 +56,14 @@ class Settings(BaseSettings):
     allowed_origins: str = ""
     #: Subscriptions one WebSocket connection may hold at once.
     ws_max_subscriptions: int = Field(default=20, ge=1, le=1000)
+    #: WebSockets one tenant may hold open in one gateway process (N processes allow N times as many).
+    ws_max_connections_per_tenant: int = Field(default=100, ge=1, le=100_000)
+    #: Live subscriptions one tenant may hold in one gateway process, over all its WebSockets.
+    ws_max_subscriptions_per_tenant: int = Field(default=500, ge=1, le=1_000_000)
+    #: The fan-out budget of one tenant in one gateway process: the sum over its live subscriptions of
+    #: resources x days of the window (a started day counts in full). Every event carries the
+    #: availability of its whole window, so this bounds the bytes one booking can make the process send.
+    live_max_resource_days_per_tenant: int = Field(default=10_000, ge=1, le=100_000_000)
     #: Interval of the server's keep-alive messages (graphql-transport-ws ``ping``, graphql-ws
     #: ``ka``); 0 turns them off.
     ws_keepalive_ms: int = Field(default=15_000, ge=0, le=600_000)

@@ -27,6 +27,7 @@ from booking_gateway.domain.time_window import TimeWindow
 from booking_gateway.infra.redis.events import EventDecodeError, decode_event
 from booking_gateway.infra.redis.keys import channel_for
 from booking_gateway.live.mailbox import Mailbox
+from booking_gateway.live.quotas import TenantQuotas
 from booking_gateway.live.routing import LiveEvent, Touch, events, plan
 from booking_gateway.live.subscriber import RedisSubscriber
 
@@ -106,8 +107,10 @@ class _Channel:
 
 class LiveHub:
     def __init__(self, redis_url: str, read: AvailabilityReader, *, prefix: str = "bg",
-                 config: HubConfig | None = None) -> None:
+                 config: HubConfig | None = None, quotas: TenantQuotas | None = None) -> None:
         self._config = config or HubConfig()
+        #: What each tenant holds of this process's live capacity (sockets, subscriptions, resource-days).
+        self.quotas = quotas or TenantQuotas()
         self._read = read
         self._prefix = prefix
         self._subscriber = RedisSubscriber(redis_url, self._on_message, self._on_connected,

@@ -14,12 +14,16 @@ from booking_gateway.domain.errors import DomainError, NotFound, ValidationFaile
 from booking_gateway.domain.ports import ChangeReason
 from booking_gateway.domain.time_window import TimeWindow
 from booking_gateway.live.hub import LiveHub
+from booking_gateway.live.quotas import Lease, QuotaExceeded, TenantQuotas
 from booking_gateway.live.routing import LiveEvent
 from booking_gateway.resolvers.context import Context
 from booking_gateway.resolvers.fields import window_of
 from booking_gateway.resolvers.graphql_errors import query_error
 from booking_gateway.schema.ids import expect_id, to_global_id
 from booking_gateway.schema.inputs import TimeWindowInput
+
+#: ``extensions.code`` of a subscription refused by a per-tenant quota.
+SUBSCRIPTION_LIMIT = "SUBSCRIPTION_LIMIT"
 
 
 @dataclass
@@ -29,6 +33,8 @@ class LiveContext(Context):
     live: LiveHub | None = None
     #: The connection_init payload, as the WebSocket protocol handlers store it.
     connection_params: dict[str, object] | None = None
+    #: The socket's seat in its tenant's connection quota, taken at connection_init.
+    seat: Lease | None = None
 
 
 async def availability_changed(ctx: Context, resource_ids: Sequence[str],
@@ -37,13 +43,26 @@ async def availability_changed(ctx: Context, resource_ids: Sequence[str],
         raise GraphQLError("subscriptions are served over WebSocket (graphql-transport-ws or graphql-ws)",
                            extensions={"code": "BAD_REQUEST"})
     ids, checked = _checked(ctx, resource_ids, window)
-    async with ctx.live.listen(ctx.tenant_id, ids, checked) as listener:
-        # read after listening: a change committed from now on is either in it or sent after it
-        for event in await _snapshot(ctx, ids, checked):
-            listener.mailbox.sent(event)
-            yield event
-        async for event in listener.events():
-            yield event
+    lease = _quota(ctx.live.quotas, ctx.tenant_id, ids, checked)
+    try:
+        async with ctx.live.listen(ctx.tenant_id, ids, checked) as listener:
+            # read after listening: a change committed from now on is either in it or sent after it
+            for event in await _snapshot(ctx, ids, checked):
+                listener.mailbox.sent(event)
+                yield event
+            async for event in listener.events():
+                yield event
+    finally:  # completed, failed or cancelled: the tenant's share comes back
+        lease.release()
+
+
+def _quota(quotas: TenantQuotas, tenant_id: UUID, ids: list[UUID], window: TimeWindow) -> Lease:
+    """The subscription's share of the tenant's live quotas, or an error naming the setting hit."""
+    try:
+        return quotas.subscribe(tenant_id, len(ids), window)
+    except QuotaExceeded as err:
+        raise GraphQLError(err.message, extensions={
+            "code": SUBSCRIPTION_LIMIT, "setting": err.setting, "limit": err.limit}) from None
 
 
 def _checked(ctx: Context, resource_ids: Sequence[str],

@@ -5,6 +5,8 @@ HTTP requests carry the key in ``Authorization: Bearer <key>``; WebSocket connec
 (see :mod:`booking_gateway.web.websocket`). Browser origins are
 checked by Strawberry against ``allowed_origins`` before a WebSocket is accepted (a refused
 handshake is answered 403); CORS on HTTP is Starlette's middleware, wired in ``app.py``.
+An authenticated WebSocket holds a seat in its tenant's quota (:mod:`booking_gateway.live.quotas`)
+until it closes.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from booking_gateway.web.websocket import Gate, KeyWatch, LegacyWSHandler, Trans
 
 #: The tenant of a WebSocket context until its connection_init is authenticated (no tenant has it).
 UNAUTHENTICATED = UUID(int=0)
+#: Where a WebSocket's context waits in the ASGI scope, for the socket's teardown.
+_CONTEXT = "booking_gateway.live_context"
 
 
 class GatewayGraphQL(GraphQL[Context, None]):
@@ -54,7 +58,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
+            await self._websocket(scope, receive, send)
             return
         request = Request(scope, receive)
         response: Response
@@ -67,6 +71,17 @@ class GatewayGraphQL(GraphQL[Context, None]):
                 response = error_response(err.status_code, err.reason)
         await response(scope, receive, send)
 
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Strawberry's WebSocket handling, plus the tenant's connection quota: the seat taken at
+        connection_init (see :mod:`booking_gateway.web.websocket`) is given back however the socket ends.
+        """
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            context = scope.pop(_CONTEXT, None)
+            if isinstance(context, LiveContext) and context.seat is not None:
+                context.seat.release()
+
     def encode_json(self, data: object) -> str:
         """Every live event of every subscriber is encoded here: orjson, several times faster."""
         return orjson.dumps(data).decode()
@@ -77,8 +92,9 @@ class GatewayGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         request_id = request.headers.get("x-request-id") or new_request_id()
         if isinstance(request, WebSocket):
-            return LiveContext(tenant_id=UNAUTHENTICATED, deps=self.deps, request_id=request_id,
-                               request=request, live=self.live)
+            context = request.scope[_CONTEXT] = LiveContext(
+                tenant_id=UNAUTHENTICATED, deps=self.deps, request_id=request_id, request=request, live=self.live)
+            return context
         token = bearer_token(request.headers.get("authorization"))
         if token is None:
             raise HTTPException(401, "missing API key: send the header 'Authorization: Bearer <api key>'")

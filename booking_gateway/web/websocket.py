@@ -42,7 +42,9 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from strawberry.utils.aio import aclosing
 
 from booking_gateway.infra.deadlines import Deadlines
+from booking_gateway.live.quotas import QuotaExceeded
 from booking_gateway.resolvers.context import Context
+from booking_gateway.resolvers.subscriptions import LiveContext
 from booking_gateway.web.admission import Admission, Admitted, Refusal
 from booking_gateway.web.errors import masked
 from booking_gateway.web.http_graphql import new_request_id
@@ -54,6 +56,8 @@ CLOSE_BAD_REQUEST = 4400
 CLOSE_FORBIDDEN = 4403
 CLOSE_INIT_TIMEOUT = 4408
 CLOSE_TOO_MANY_INITS = 4429
+#: A connection_init past the tenant's BOOKING_WS_MAX_CONNECTIONS_PER_TENANT ("Too Many Requests").
+CLOSE_TOO_MANY = 4429
 
 REVOKED = "API key revoked"
 
@@ -260,10 +264,18 @@ class _Guarded:
     def gate(self) -> Gate:
         return cast(HasGate, self.view).gate
 
-    async def _authenticate(self, payload: object) -> str | None:
+    async def _authenticate(self, payload: object) -> tuple[int, str] | None:
+        """Authenticate connection_init and take the socket's seat in its tenant's quota; else the
+        close code and reason: 4403 for a bad key, 4429 past BOOKING_WS_MAX_CONNECTIONS_PER_TENANT."""
         found = await self.gate.authenticate(payload)
         if isinstance(found, str):
-            return found
+            return CLOSE_FORBIDDEN, found
+        context = self.context
+        if isinstance(context, LiveContext) and context.live is not None:
+            try:
+                context.seat = context.live.quotas.connect(found[1])
+            except QuotaExceeded as err:
+                return CLOSE_TOO_MANY, err.message
         self._key, self.context.tenant_id = found
         self.gate.keys.watch(found[0], cast(Revocable, self))
         return None
@@ -309,7 +321,7 @@ class TransportWSHandler(_Guarded, BaseGraphQLTransportWSHandler[Context, None])
         if not self.connection_init_received and isinstance(message.get("payload") or {}, dict):
             refusal = await self._authenticate(message.get("payload"))
             if refusal is not None:
-                await self.websocket.close(code=CLOSE_FORBIDDEN, reason=refusal)
+                await self.websocket.close(code=refusal[0], reason=refusal[1])
                 return
         await super().handle_connection_init(message)
         interval = view.keep_alive_interval if view.keep_alive else None
@@ -439,8 +451,8 @@ class LegacyWSHandler(_Guarded, BaseGraphQLWSHandler[Context, None]):
             return
         refusal = await self._authenticate(message.get("payload"))
         if refusal is not None:
-            await self.send_message({"type": "connection_error", "payload": {"message": refusal}})
-            await self.websocket.close(code=CLOSE_FORBIDDEN, reason=refusal)
+            await self.send_message({"type": "connection_error", "payload": {"message": refusal[1]}})
+            await self.websocket.close(code=refusal[0], reason=refusal[1])
             return
         await super().handle_connection_init(message)
 

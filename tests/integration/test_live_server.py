@@ -105,7 +105,7 @@ async def numsub(redis: Redis, channel: str) -> int:
 
 
 @pytest.mark.slow
-async def test_a_thousand_connect_disconnect_cycles_leave_no_listener_task_or_redis_subscription(
+async def test_a_thousand_connect_disconnect_cycles_leave_no_listener_task_quota_or_redis_subscription(
         served: Served) -> None:
     room = await a_room(served)
     channel = channel_for(served.gateway.settings.redis_prefix, served.tenant_id, parse_global_id(room, "id")[1])
@@ -129,6 +129,7 @@ async def test_a_thousand_connect_disconnect_cycles_leave_no_listener_task_or_re
     assert (stats.listeners, stats.channels, stats.redis_channels) == (0, 0, 0)
     assert stats.tasks == 3, "only the subscriber's session, reader and writer remain"
     assert stats.redis_connected
+    assert hub.quotas.tenants() == 0, "every socket's seat and subscription's share was given back"
     await eventually(lambda: len(asyncio.all_tasks()) <= tasks_before)
     assert len(asyncio.all_tasks()) == tasks_before
 
