@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
+import websockets
 
 from booking_gateway.live.wsclient import LEGACY_WS, TRANSPORT_WS, ConnectionRefused, GraphQLWebSocket, Received
 from tests.e2e.servers import GatewayProcess, create_tenant, start_gateway
@@ -187,17 +188,19 @@ async def test_subscriptions_that_fail_give_their_share_back(
         assert limit_error(await first_answer(ws, [room], days(1)))
 
 
-async def test_a_second_connection_init_on_graphql_ws_holds_one_seat_not_two(
+async def test_a_second_connection_init_on_graphql_ws_closes_the_socket_and_frees_its_seat(
         quota_gateway: GatewayProcess, gateway_env: dict[str, str]) -> None:
     key = tenant(gateway_env)
-    async with GraphQLWebSocket.connect(quota_gateway.url, key, protocol=LEGACY_WS) as ws:
-        await ws.ws.send(orjson.dumps({"type": "connection_init",
-                                       "payload": {"authorization": f"Bearer {key}"}}).decode())
-        async with asyncio.timeout(10):
-            while orjson.loads(await ws.ws.recv())["type"] != "connection_ack":
-                pass
-        async with GraphQLWebSocket.connect(quota_gateway.url, key):
-            with pytest.raises(ConnectionRefused) as refused:
-                async with GraphQLWebSocket.connect(quota_gateway.url, key):
-                    pass
-    assert refused.value.code == 4429
+    with pytest.raises(websockets.exceptions.ConnectionClosedError) as closed:
+        async with GraphQLWebSocket.connect(quota_gateway.url, key, protocol=LEGACY_WS) as ws:
+            await ws.ws.send(orjson.dumps({"type": "connection_init",
+                                           "payload": {"authorization": f"Bearer {key}"}}).decode())
+            async with asyncio.timeout(10):
+                while True:
+                    await ws.ws.recv()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4429
+    # its seat was given back: both of the tenant's seats can be taken again
+    await asyncio.sleep(0.2)
+    async with GraphQLWebSocket.connect(quota_gateway.url, key), GraphQLWebSocket.connect(quota_gateway.url, key):
+        pass
