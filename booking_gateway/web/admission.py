@@ -36,6 +36,31 @@ class RateLimiter(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Request:
+    """One operation as a client sent it."""
+
+    query: str
+    variables: dict[str, Any] | None
+    operation_name: str | None
+
+
+def operation_request(payload: object, what: str) -> Request | str:
+    """The operation in a request body or WebSocket payload (``what`` names it), or what is wrong with it."""
+    if not isinstance(payload, dict):
+        return f"{what} must be a JSON object with a 'query'"
+    query = payload.get("query")
+    if not isinstance(query, str) or not query.strip():
+        return f"{what} has no 'query' string"
+    variables = payload.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        return "'variables' must be a JSON object"
+    name = payload.get("operationName")
+    if name is not None and not isinstance(name, str):
+        return "'operationName' must be a string"
+    return Request(query, variables, name)
+
+
+@dataclass(frozen=True, slots=True)
 class Admitted:
     """A parsed, validated document within every limit, and the type of the operation to run."""
 

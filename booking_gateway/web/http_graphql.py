@@ -37,7 +37,7 @@ from booking_gateway.infra.deadlines import Deadlines
 from booking_gateway.infra.unique_ids import UniqueIds
 from booking_gateway.resolvers.context import Context
 from booking_gateway.schema.leaf_objects import CompletionBudget, LeafObjectExecutionContext
-from booking_gateway.web.admission import Admission, Refusal
+from booking_gateway.web.admission import Admission, Refusal, operation_request
 from booking_gateway.web.errors import error_body, internal_error_body, masked
 
 log = logging.getLogger(__name__)
@@ -168,10 +168,10 @@ class GraphQLOverHTTP:
 
     async def _one(self, payload: object, context: Context, max_bytes: int) -> tuple[int, bytes]:
         """One operation's status and JSON answer, at most ``max_bytes`` long (or an error saying so)."""
-        request = _operation(payload)
+        request = operation_request(payload, "the body")
         if isinstance(request, str):
             return 400, error_body(400, request)
-        query, variables, operation_name = request
+        query, variables, operation_name = request.query, request.variables, request.operation_name
         admitted = self._admission.document(query, variables, operation_name)
         if isinstance(admitted, Refusal):
             return admitted.status, orjson.dumps({"errors": admitted.errors})
@@ -225,22 +225,6 @@ async def _respond(send: Send, status: int, body: bytes, request_id: str,
                 "headers": [*JSON_HEADERS, (b"content-length", str(len(body)).encode()),
                             (b"x-request-id", request_id.encode()), *extra]})
     await send({"type": "http.response.body", "body": body})
-
-
-def _operation(payload: object) -> tuple[str, dict[str, Any] | None, str | None] | str:
-    """(query, variables, operationName), or what is wrong with the request."""
-    if not isinstance(payload, dict):
-        return "the body must be a JSON object with a 'query'"
-    query = payload.get("query")
-    if not isinstance(query, str) or not query.strip():
-        return "the request has no 'query' string"
-    variables = payload.get("variables")
-    if variables is not None and not isinstance(variables, dict):
-        return "'variables' must be a JSON object"
-    name = payload.get("operationName")
-    if name is not None and not isinstance(name, str):
-        return "'operationName' must be a string"
-    return query, variables, name
 
 
 async def _read_body(receive: Receive, headers: dict[bytes, bytes], limit: int) -> bytes | None:

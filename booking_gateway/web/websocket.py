@@ -45,7 +45,7 @@ from booking_gateway.infra.deadlines import Deadlines
 from booking_gateway.live.quotas import QuotaExceeded
 from booking_gateway.resolvers.context import Context
 from booking_gateway.resolvers.subscriptions import LiveContext
-from booking_gateway.web.admission import Admission, Admitted, Refusal
+from booking_gateway.web.admission import Admission, Admitted, Refusal, Request, operation_request
 from booking_gateway.web.errors import masked
 from booking_gateway.web.http_graphql import new_request_id
 
@@ -70,31 +70,6 @@ def bearer_token(header: str | None) -> str | None:
         return None
     scheme, _, token = header.partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
-
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    """One operation as a client sent it."""
-
-    query: str
-    variables: dict[str, Any] | None
-    operation_name: str | None
-
-
-def operation_request(payload: object) -> Request | str:
-    """The operation of a ``subscribe``/``start`` payload, or what is wrong with it."""
-    if not isinstance(payload, dict):
-        return "the payload must be an object with a 'query'"
-    query = payload.get("query")
-    if not isinstance(query, str) or not query.strip():
-        return "the payload has no 'query' string"
-    variables = payload.get("variables")
-    if variables is not None and not isinstance(variables, dict):
-        return "'variables' must be an object"
-    name = payload.get("operationName")
-    if name is not None and not isinstance(name, str):
-        return "'operationName' must be a string"
-    return Request(query, variables, name)
 
 
 def message_problem(message: object, types: Mapping[str, tuple[str, ...]]) -> str | None:
@@ -336,7 +311,7 @@ class TransportWSHandler(_Guarded, BaseGraphQLTransportWSHandler[Context, None])
                 and len(self.operations) >= self.max_subscriptions_per_connection):
             await super().handle_subscribe(message)  # closes or refuses, as Strawberry does
             return
-        request = operation_request(message["payload"])
+        request = operation_request(message["payload"], "the payload")
         if isinstance(request, str):
             await self.handle_invalid_message(request)
             return
@@ -465,7 +440,7 @@ class LegacyWSHandler(_Guarded, BaseGraphQLWSHandler[Context, None]):
                                                 and len(self.tasks) >= self.max_subscriptions_per_connection):
             await super().handle_start(message)  # closes or refuses, as Strawberry does
             return
-        request = operation_request(message["payload"])
+        request = operation_request(message["payload"], "the payload")
         if isinstance(request, str):
             await self.refuse(request)
             return
