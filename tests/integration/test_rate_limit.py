@@ -8,7 +8,7 @@ import logging
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, MutableMapping
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -23,6 +23,7 @@ from booking_gateway.infra.settings import Settings
 from booking_gateway.web.admission import Admission
 from booking_gateway.web.documents import DocumentCache, DocumentLimits
 from booking_gateway.web.http_graphql import EdgeLimits, GraphQLOverHTTP
+from tests.asgi import JSON_WITH_KEY, asgi_request
 from tests.integration.redis_fixtures import (
     TcpProxy,
     delete_prefixed,
@@ -345,17 +346,7 @@ EXECUTED: list[int] = []
 
 async def post_batch(app: GraphQLOverHTTP, size: int) -> tuple[int, dict[bytes, bytes], Any]:
     body = orjson.dumps([{"query": "mutation { touch }"}] * size)
-    scope = {"type": "http", "method": "POST", "path": "/graphql", "query_string": b"",
-             "headers": [(b"content-type", b"application/json"), (b"authorization", b"Bearer key")]}
-    sent: list[MutableMapping[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: MutableMapping[str, Any]) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
+    sent = await asgi_request(app, body, list(JSON_WITH_KEY))
     return sent[0]["status"], dict(sent[0]["headers"]), orjson.loads(sent[1]["body"])
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import MutableMapping
 from typing import Any, cast
 
 import orjson
@@ -16,6 +15,7 @@ from booking_gateway.infra.unique_ids import UniqueIds
 from booking_gateway.web.admission import Admission
 from booking_gateway.web.documents import DocumentCache, DocumentLimits
 from booking_gateway.web.http_graphql import EdgeLimits, GraphQLOverHTTP, new_request_id
+from tests.asgi import JSON_WITH_KEY, asgi_request
 
 TENANT = uuid.uuid4()
 
@@ -44,19 +44,10 @@ def endpoint(timeout_s: float) -> GraphQLOverHTTP:
 async def post(app: GraphQLOverHTTP, seconds: float,
                request_id: bytes | None = None) -> tuple[int, dict[bytes, bytes], Any]:
     body = orjson.dumps({"query": "query($s: Float!) { nap(seconds: $s) }", "variables": {"s": seconds}})
-    headers = [(b"content-type", b"application/json"), (b"authorization", b"Bearer key")]
+    headers = list(JSON_WITH_KEY)
     if request_id is not None:
         headers.append((b"x-request-id", request_id))
-    scope = {"type": "http", "method": "POST", "path": "/graphql", "headers": headers, "query_string": b""}
-    sent: list[MutableMapping[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: MutableMapping[str, Any]) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
+    sent = await asgi_request(app, body, headers)
     return sent[0]["status"], dict(sent[0]["headers"]), orjson.loads(sent[1]["body"])
 
 

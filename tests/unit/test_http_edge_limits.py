@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import orjson
@@ -19,6 +19,7 @@ from booking_gateway.schema.leaf_objects import CompletionBudget, LeafObjectExec
 from booking_gateway.web.admission import Admission
 from booking_gateway.web.documents import DocumentCache, DocumentLimits
 from booking_gateway.web.http_graphql import EdgeLimits, GraphQLOverHTTP
+from tests.asgi import asgi_request
 
 TENANT = uuid.uuid4()
 
@@ -70,16 +71,7 @@ async def call(app: GraphQLOverHTTP, body: object, *, method: str = "POST",
     raw = orjson.dumps(body)
     sent_headers = headers if headers is not None else [
         (b"content-type", b"application/json"), (b"authorization", b"Bearer key"), (b"x-request-id", b"req-42")]
-    scope = {"type": "http", "method": method, "path": "/graphql", "headers": sent_headers, "query_string": b""}
-    sent: list[MutableMapping[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": raw, "more_body": False}
-
-    async def send(message: MutableMapping[str, Any]) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
+    sent = await asgi_request(app, raw, sent_headers, method=method)
     assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
     return sent[0]["status"], dict(sent[0]["headers"]), orjson.loads(sent[1]["body"])
 
