@@ -230,9 +230,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/readyz", readyz(gateway.check_database, gateway.check_redis,
                                     rate_limit=lambda: gateway.rate_limiter.status)),
         ],
+        # browsers may read Retry-After (a 429's wait) and X-Request-Id (what to quote to the operator)
         middleware=[Middleware(CORSMiddleware, allow_origins=list(settings.allowed_origin_list),
                                allow_methods=["GET", "POST"], max_age=600,
-                               allow_headers=["Authorization", "Content-Type", "X-Request-Id"])],
+                               allow_headers=list(settings.cors_allow_header_list),
+                               expose_headers=["Retry-After", "X-Request-Id"])],
         lifespan=lifespan,
     )
     app.state.gateway = gateway

@@ -135,7 +135,8 @@ _UTC_TEXT_MAX = 8192
 
 
 def format_instant(value: datetime) -> str:
-    """RFC 3339 in UTC with a ``Z`` suffix, the contract's output format."""
+    """RFC 3339 in UTC with a ``Z`` suffix and only the fraction digits needed: the short form of
+    fingerprints (stored idempotency hashes depend on it), events and messages."""
     if value.tzinfo is UTC:  # the usual case (values from the database and the domain)
         # Two datetimes with the same tzinfo are equal only if their fields are, so a hit is
         # exact; other zones are not cached (equality ignores ``fold`` within one zone).
@@ -149,3 +150,19 @@ def format_instant(value: datetime) -> str:
         return text
     text = value.astimezone(UTC).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+_FIXED_TEXT: dict[datetime, str] = {}
+
+
+def format_instant_fixed(value: datetime) -> str:
+    """RFC 3339 in UTC, ``Z`` and always six fraction digits (``2026-12-01T09:00:00.000000Z``): the
+    API's output format, one length for every instant, so instants compare and cache as strings."""
+    utc = value if value.tzinfo is UTC else value.astimezone(UTC)
+    text = _FIXED_TEXT.get(utc)
+    if text is None:
+        text = f"{utc.date().isoformat()}T{utc.time().isoformat('microseconds')}Z"
+        if len(_FIXED_TEXT) >= _UTC_TEXT_MAX:
+            _FIXED_TEXT.clear()
+        _FIXED_TEXT[utc] = text
+    return text

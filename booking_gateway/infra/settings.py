@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -54,6 +55,10 @@ class Settings(BaseSettings):
     #: default): no cross-origin browser access; same-origin pages and non-browser clients
     #: (which send no Origin) are unaffected.
     allowed_origins: str = ""
+    #: Request headers a browser on an allowed origin may send (CORS preflight), comma-separated.
+    #: The default covers the API key, JSON, request ids and Apollo Client's client-awareness headers.
+    cors_allow_headers: str = ("authorization, content-type, x-request-id, apollographql-client-name, "
+                               "apollographql-client-version")
     #: Subscriptions one WebSocket connection may hold at once.
     ws_max_subscriptions: int = Field(default=20, ge=1, le=1000)
     #: WebSockets one tenant may hold open in one gateway process (N processes allow N times as many).
@@ -109,6 +114,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"{origin!r} is not an origin like https://app.example.com (or *)")
         return value
 
+    @field_validator("cors_allow_headers")
+    @classmethod
+    def _header_names(cls, value: str) -> str:
+        for name in _split(value):
+            if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", name):
+                raise ValueError(f"{name!r} is not an HTTP header name")
+        return value
+
     @model_validator(mode="after")
     def _no_unsafe_production(self) -> Settings:
         if self.unsafe_no_lock and self.env is Environment.PRODUCTION:
@@ -123,6 +136,11 @@ class Settings(BaseSettings):
     @property
     def production(self) -> bool:
         return self.env is Environment.PRODUCTION
+
+    @property
+    def cors_allow_header_list(self) -> tuple[str, ...]:
+        """``cors_allow_headers`` split, in lower case."""
+        return tuple(h.lower() for h in _split(self.cors_allow_headers))
 
     @property
     def allowed_origin_list(self) -> tuple[str, ...]:

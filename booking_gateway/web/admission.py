@@ -57,6 +57,9 @@ def operation_request(payload: object, what: str) -> Request | str:
     name = payload.get("operationName")
     if name is not None and not isinstance(name, str):
         return "'operationName' must be a string"
+    extensions = payload.get("extensions")
+    if extensions is not None and not isinstance(extensions, dict):
+        return "'extensions' must be a JSON object"
     return Request(query, variables, name)
 
 

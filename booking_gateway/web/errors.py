@@ -2,6 +2,11 @@
 
 An unexpected exception becomes "internal error" with the request id; the full exception
 (traceback, SQL, driver) goes to the log under that id, never to the client.
+
+Every error a client sees has ``extensions.code``, so clients branch on codes, not on wording:
+documents.py codes parse, validation and limit refusals; an error raised before execution
+without one is a variable-coercion failure (``BAD_USER_INPUT``); masked ones are
+``INTERNAL_SERVER_ERROR``.
 """
 
 from __future__ import annotations
@@ -18,14 +23,21 @@ from booking_gateway.domain.errors import DomainError
 log = logging.getLogger("booking_gateway.errors")
 
 _CODES = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
-          408: "REQUEST_TIMEOUT", 413: "REQUEST_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE", 429: "RATE_LIMITED",
-          500: "INTERNAL", 504: "TIMEOUT"}
+          406: "NOT_ACCEPTABLE", 408: "REQUEST_TIMEOUT", 413: "REQUEST_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE",
+          429: "RATE_LIMITED",
+          500: "INTERNAL_SERVER_ERROR", 504: "TIMEOUT"}
 
 
 def is_expected(error: GraphQLError) -> bool:
     """Errors the gateway raised on purpose, or graphql-core's own (syntax, validation, coercion)."""
     original = error.original_error
     return original is None or isinstance(original, (GraphQLError, DomainError))
+
+
+#: The code of every masked (unexpected) error.
+INTERNAL_CODE = "INTERNAL_SERVER_ERROR"
+#: The code of request errors graphql-core raises while coercing variables (no path: nothing ran).
+BAD_USER_INPUT = "BAD_USER_INPUT"
 
 
 #: Longer messages are cut: graphql-core's coercion errors echo the whole input value.
@@ -50,16 +62,28 @@ def masked(error: GraphQLError, request_id: str, *, suggestions: bool = True) ->
         if len(message) > MAX_MESSAGE:
             message = message[:MAX_MESSAGE] + "... (cut)"
         formatted["message"] = message
+        if "code" not in (error.extensions or {}):
+            formatted["extensions"] = {**(error.extensions or {}), "code": _code_of(error)}
         return formatted
     log.error("request %s: unexpected error at %s", request_id, ".".join(map(str, error.path or ())),
               exc_info=error.original_error)
     body: dict[str, Any] = {"message": f"internal error; quote request id {request_id} to the operator",
-                            "extensions": {"code": "INTERNAL", "requestId": request_id}}
+                            "extensions": {"code": INTERNAL_CODE, "requestId": request_id}}
     if error.path:
         body["path"] = error.path
     if error.locations:
         body["locations"] = [loc.formatted for loc in error.locations]
     return body
+
+
+def _code_of(error: GraphQLError) -> str:
+    """The code of an expected error that came without one."""
+    original = error.original_error
+    if isinstance(original, DomainError):
+        return original.code.value
+    # before execution (variable coercion) there is no path; with one, graphql-core refused a value
+    # the resolvers returned (a null for a non-null field): the server's fault, not the client's
+    return BAD_USER_INPUT if error.path is None else INTERNAL_CODE
 
 
 def error_body(status: int, message: str, request_id: str | None = None) -> bytes:

@@ -1,13 +1,16 @@
-"""POST /graphql: the request path, kept lean because every request pays for it.
+"""POST (and GET) /graphql: the request path, kept lean because every request pays for it.
 
-In order: method, content type (415), body size (413) and time (408), API key (401), JSON
-(400), rate limit (429: one token per operation, so a batch is charged before any of it runs),
-batching (off unless enabled), then a cached, validated document and one execution under a
-time limit, which completion also checks (a resolver's huge list is completed synchronously,
-out of reach of the event loop's timers), and a bound on the answer's size. Expected failures
-are answered as GraphQL errors; unexpected ones are masked, wherever they happen (see
-:mod:`booking_gateway.web.errors`). WebSocket subscriptions and the GraphiQL page stay with
-Strawberry's view (``fallback``). The time a client may take to send its headers is the
+In order: method (GET for queries, POST), Accept (406), content type (415), body size (413) and
+time (408), API key (401), JSON or the query string (400), rate limit (429: one token per
+operation, so a batch is charged before any of it runs), batching (off unless enabled), then a
+cached, validated document and one execution under a time limit, which completion also checks
+(a resolver's huge list is completed synchronously, out of reach of the event loop's timers),
+and a bound on the answer's size. Expected failures are answered as GraphQL errors; unexpected
+ones are masked, wherever they happen (see :mod:`booking_gateway.web.errors`). The transport's
+own rules (GET, media types, status codes, cache headers) live in small modules of their own:
+:mod:`~booking_gateway.web.get_requests`, :mod:`~booking_gateway.web.negotiation`,
+:mod:`~booking_gateway.web.http_answers`. WebSocket subscriptions and the GraphiQL page stay
+with Strawberry's view (``fallback``). The time a client may take to send its headers is the
 server's to bound (:mod:`booking_gateway.web.header_timeout`).
 
 It executes through graphql-core directly rather than ``Schema.execute``: the schema,
@@ -39,10 +42,17 @@ from booking_gateway.resolvers.context import Context
 from booking_gateway.schema.leaf_objects import CompletionBudget, LeafObjectExecutionContext
 from booking_gateway.web.admission import Admission, Refusal, operation_request
 from booking_gateway.web.errors import error_body, internal_error_body, masked
+from booking_gateway.web.get_requests import get_payload
+from booking_gateway.web.http_answers import (
+    ALLOW_BOTH,
+    get_headers,
+    not_executed,
+    refused_over_get,
+    request_error_status,
+)
+from booking_gateway.web.negotiation import ACCEPTABLE, MediaType, negotiate
 
 log = logging.getLogger(__name__)
-
-JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +90,19 @@ class GraphQLOverHTTP:
         if self._graphiql and _wants_page(scope, headers):
             await self._page(scope, receive, send, request_id)
             return
+        media = negotiate(headers.get(b"accept"))
+        extra: list[tuple[bytes, bytes]]
         try:
-            status, body, extra = await self._answer(scope, receive, headers, request_id)
+            if media is None:
+                status, body, extra = 406, error_body(406, f"cannot answer in any type the Accept header allows: "
+                                                           f"ask for {ACCEPTABLE}"), []
+            else:
+                status, body, extra = await self._answer(scope, receive, headers, request_id, media)
         except Exception as err:  # whatever broke before, during or after execution
             status, body, extra = 500, internal_error_body(request_id, err), []
-        await _respond(send, status, body, request_id, extra)
+        if scope["method"] == "GET":
+            extra = get_headers(status, extra)
+        await _respond(send, status, body, request_id, extra, media or MediaType.JSON)
 
     async def _page(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         """The GraphiQL page; an exception before it started is answered as any other."""
@@ -100,14 +118,57 @@ class GraphQLOverHTTP:
         except Exception as err:
             if started:
                 raise
-            await _respond(send, 500, internal_error_body(request_id, err), request_id, [])
+            await _respond(send, 500, internal_error_body(request_id, err), request_id, [], MediaType.JSON)
 
-    async def _answer(self, scope: Scope, receive: Receive, headers: dict[bytes, bytes],
-                      request_id: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
-        if scope["method"] != "POST":
-            page = " (GET serves GraphiQL to browsers in development)" if self._graphiql else ""
-            return 405, error_body(405, f"use POST for GraphQL requests{page}; queries and mutations "
-                                        "are not served over GET"), [(b"allow", b"POST")]
+    async def _answer(self, scope: Scope, receive: Receive, headers: dict[bytes, bytes], request_id: str,
+                      media: MediaType) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        method = scope["method"]
+        if method not in ("GET", "POST"):
+            return 405, error_body(405, "use POST for GraphQL requests, or GET for queries"), [ALLOW_BOTH]
+        raw = b""
+        if method == "POST":
+            refused = await self._read(receive, headers)
+            if isinstance(refused, tuple):
+                return refused
+            raw = refused
+        token = _bearer(headers.get(b"authorization"))
+        if token is None:
+            return 401, error_body(401, "missing API key: send the header 'Authorization: Bearer <api key>'"), [
+                (b"www-authenticate", b'Bearer realm="booking-gateway"')]
+        tenant_id = await self._tenant_for(token)
+        if tenant_id is None:
+            return 401, error_body(401, "invalid or revoked API key"), [
+                (b"www-authenticate", b'Bearer realm="booking-gateway"')]
+        invalid: str | None = None
+        payload: Any = None
+        if method == "GET":
+            payload = get_payload(scope.get("query_string", b""))
+            if isinstance(payload, str):
+                payload, invalid = None, payload
+        else:
+            try:
+                payload = orjson.loads(raw)
+            except orjson.JSONDecodeError as err:
+                invalid = f"the body is not valid JSON: {err}"
+        # one token per operation; a request that runs nothing (bad JSON, a refused batch) costs one
+        batch = isinstance(payload, list) and 0 < len(payload) <= self._edge.max_batch
+        refusal = await self._admission.charge(tenant_id, len(payload) if batch else 1)
+        if refusal is not None:
+            extra = [] if refusal.retry_after_s is None else [
+                (b"retry-after", str(max(1, -int(-refusal.retry_after_s // 1))).encode())]
+            return refusal.status, orjson.dumps({"errors": refusal.errors}), extra
+        if invalid is not None:
+            return 400, error_body(400, invalid), []
+        context = Context(tenant_id=tenant_id, deps=self._deps, request_id=request_id)
+        if isinstance(payload, list):
+            return await self._batch(payload, context, media)
+        status, result = await self._one(payload, context, self._edge.max_response_bytes, media,
+                                         over_get=method == "GET")
+        return status, result, []
+
+    async def _read(self, receive: Receive, headers: dict[bytes, bytes]) -> bytes | tuple[
+            int, bytes, list[tuple[bytes, bytes]]]:
+        """The body of a POST, or the refusal of its content type, size or slowness."""
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         if content_type != b"application/json":
             return 415, error_body(415, "send the request as Content-Type: application/json"), []
@@ -120,35 +181,10 @@ class GraphQLOverHTTP:
         if raw is None:
             return 413, error_body(413, f"the request body is larger than {self._edge.max_body_bytes} "
                                         "bytes (limit BOOKING_MAX_BODY_BYTES)"), []
-        token = _bearer(headers.get(b"authorization"))
-        if token is None:
-            return 401, error_body(401, "missing API key: send the header 'Authorization: Bearer <api key>'"), [
-                (b"www-authenticate", b'Bearer realm="booking-gateway"')]
-        tenant_id = await self._tenant_for(token)
-        if tenant_id is None:
-            return 401, error_body(401, "invalid or revoked API key"), [
-                (b"www-authenticate", b'Bearer realm="booking-gateway"')]
-        invalid: orjson.JSONDecodeError | None = None
-        try:
-            payload = orjson.loads(raw)
-        except orjson.JSONDecodeError as err:
-            payload, invalid = None, err
-        # one token per operation; a request that runs nothing (bad JSON, a refused batch) costs one
-        batch = isinstance(payload, list) and 0 < len(payload) <= self._edge.max_batch
-        refusal = await self._admission.charge(tenant_id, len(payload) if batch else 1)
-        if refusal is not None:
-            extra = [] if refusal.retry_after_s is None else [
-                (b"retry-after", str(max(1, -int(-refusal.retry_after_s // 1))).encode())]
-            return refusal.status, orjson.dumps({"errors": refusal.errors}), extra
-        if invalid is not None:
-            return 400, error_body(400, f"the body is not valid JSON: {invalid}"), []
-        context = Context(tenant_id=tenant_id, deps=self._deps, request_id=request_id)
-        if isinstance(payload, list):
-            return await self._batch(payload, context)
-        status, result = await self._one(payload, context, self._edge.max_response_bytes)
-        return status, result, []
+        return raw
 
-    async def _batch(self, payload: list[Any], context: Context) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    async def _batch(self, payload: list[Any], context: Context,
+                     media: MediaType) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
         if self._edge.max_batch == 0:
             return 400, error_body(400, "batched operations are disabled (BOOKING_MAX_BATCH)"), []
         if not payload or len(payload) > self._edge.max_batch:
@@ -161,20 +197,26 @@ class GraphQLOverHTTP:
             if room < 0:  # an earlier operation's answer took it all
                 results.append(self._too_large(context.request_id, executed=False))
                 continue
-            _, result = await self._one(item, context, room)
+            _, result = await self._one(item, context, room, media)
             room -= len(result)
             results.append(result)
         return 200, b"[" + b",".join(results) + b"]", []
 
-    async def _one(self, payload: object, context: Context, max_bytes: int) -> tuple[int, bytes]:
-        """One operation's status and JSON answer, at most ``max_bytes`` long (or an error saying so)."""
+    async def _one(self, payload: object, context: Context, max_bytes: int, media: MediaType, *,
+                   over_get: bool = False) -> tuple[int, bytes]:
+        """One operation's status and JSON answer, at most ``max_bytes`` long (or an error saying so);
+        the status of a request error depends on the answer's ``media`` type."""
         request = operation_request(payload, "the body")
         if isinstance(request, str):
             return 400, error_body(400, request)
         query, variables, operation_name = request.query, request.variables, request.operation_name
         admitted = self._admission.document(query, variables, operation_name)
         if isinstance(admitted, Refusal):
-            return admitted.status, orjson.dumps({"errors": admitted.errors})
+            status = request_error_status(media) if admitted.status == 200 else admitted.status
+            return status, orjson.dumps({"errors": admitted.errors})
+        refused = refused_over_get(admitted.kind) if over_get else None
+        if refused is not None:
+            return 405, refused
         if admitted.kind is OperationType.SUBSCRIPTION:
             return 400, error_body(400, "subscriptions are served over WebSocket at /graphql "
                                         "(graphql-transport-ws or graphql-ws)")
@@ -191,13 +233,16 @@ class GraphQLOverHTTP:
                      "(limit BOOKING_REQUEST_TIMEOUT_MS); a mutation may or may not have been applied: "
                      "retry it with the same clientMutationId", context.request_id)
         if budget.stopped is None:
+            status = 200
             body: dict[str, Any] = {"data": result.data}
+            if not_executed(result):  # a request error: the spec wants no data entry
+                status, body = request_error_status(media), {}
             if result.errors:
                 body["errors"] = [masked(e, context.request_id, suggestions=self._admission.suggestions)
                                   for e in result.errors]
             encoded = orjson.dumps(body)
             if len(encoded) <= max_bytes:
-                return 200, encoded
+                return status, encoded
         log.warning("request %s: the answer is larger than %d bytes", context.request_id, max_bytes)
         return 200, self._too_large(context.request_id, executed=True)
 
@@ -220,9 +265,9 @@ class GraphQLOverHTTP:
 
 
 async def _respond(send: Send, status: int, body: bytes, request_id: str,
-                   extra: list[tuple[bytes, bytes]]) -> None:
+                   extra: list[tuple[bytes, bytes]], media: MediaType) -> None:
     await send({"type": "http.response.start", "status": status,
-                "headers": [*JSON_HEADERS, (b"content-length", str(len(body)).encode()),
+                "headers": [(b"content-type", media.header), (b"content-length", str(len(body)).encode()),
                             (b"x-request-id", request_id.encode()), *extra]})
     await send({"type": "http.response.body", "body": body})
 

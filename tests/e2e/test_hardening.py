@@ -152,7 +152,7 @@ def test_unexpected_errors_are_masked_and_timeouts_answered(broken_database: tup
     answer = post(gateway, key, booking, headers={"X-Request-Id": "req-abc123"})
     assert answer.status_code == 200
     error = answer.json()["errors"][0]
-    assert error["extensions"] == {"code": "INTERNAL", "requestId": "req-abc123"}
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": "req-abc123"}
     text = answer.text.lower()
     for leak in ("idempotency", "relation", "asyncpg", "traceback", "select", "postgres"):
         assert leak not in text, leak

@@ -54,7 +54,7 @@ def test_an_error_before_execution_is_answered_as_json_with_the_request_id(
     assert answer.status_code == 500
     assert answer.headers["x-request-id"] == "req-nopg-1"
     assert answer.json() == {"errors": [{"message": "internal error; quote request id req-nopg-1 to the operator",
-                                         "extensions": {"code": "INTERNAL", "requestId": "req-nopg-1"}}]}
+                                         "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": "req-nopg-1"}}]}
     log = gateway.log()
     assert "req-nopg-1" in log
     assert "Traceback" in log

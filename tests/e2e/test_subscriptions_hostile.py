@@ -172,7 +172,7 @@ async def test_unexpected_errors_over_websocket_are_masked_as_on_http(
     error = answer.payload["errors"][0]
     request_id = error["extensions"]["requestId"]
     assert error["message"] == f"internal error; quote request id {request_id} to the operator"
-    assert error["extensions"] == {"code": "INTERNAL", "requestId": request_id}
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
     text = orjson.dumps(answer.payload).decode().lower()
     for leak in ("bookings", "relation", "asyncpg", "traceback", "select", "postgres"):
         assert leak not in text, leak

@@ -77,7 +77,7 @@ async def call(app: GraphQLOverHTTP, body: object, *, method: str = "POST",
 
 
 INTERNAL = {"errors": [{"message": "internal error; quote request id req-42 to the operator",
-                        "extensions": {"code": "INTERNAL", "requestId": "req-42"}}]}
+                        "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": "req-42"}}]}
 
 
 # --- unexpected errors before execution --------------------------------------------------------
