@@ -32,6 +32,9 @@ RULE = (f"a DateTime is RFC 3339 with an offset (Z or +hh:mm, hh below 24), e.g.
         f"a real calendar date and time, from {format_instant(EARLIEST_INSTANT)} until before "
         f"{format_instant(LATEST_INSTANT)}")
 
+_JSON_KINDS = {type(None): "null", bool: "a boolean", int: "a number", float: "a number", list: "a list",
+               dict: "an object"}
+
 #: Longer inputs are cut in the error that echoes them.
 _ECHO = 40
 
@@ -53,7 +56,7 @@ def parse_datetime(value: object) -> datetime:
 
 def _echo(value: object) -> str:
     if not isinstance(value, str):
-        return f"a {type(value).__name__.replace('NoneType', 'null')}, not a string"
+        return f"{_JSON_KINDS.get(type(value), 'a value')}, not a string"
     return f'"{value[:_ECHO]}..."' if len(value) > _ECHO else f'"{value}"'
 
 

@@ -25,8 +25,8 @@ async def test_book_replay_conflict_and_availability(client: Client) -> None:
     assert first["error"] is None
     assert first["replayed"] is False
     booking = first["booking"]
-    assert booking["start"] == "2027-01-04T09:00:00Z"
-    assert booking["end"] == "2027-01-04T10:30:00Z"
+    assert booking["start"] == "2027-01-04T09:00:00.000000Z"
+    assert booking["end"] == "2027-01-04T10:30:00.000000Z"
     assert booking["status"] == "CONFIRMED"
     assert booking["version"] == 1
     assert booking["reference"] == "order-7"
@@ -44,7 +44,8 @@ async def test_book_replay_conflict_and_availability(client: Client) -> None:
 
     clash = await client.book(room, "2027-01-04T10:00:00Z", "2027-01-04T11:00:00Z", "b-2")
     assert clash["error"]["code"] == "SLOT_UNAVAILABLE"
-    assert clash["error"]["conflicts"] == [{"start": "2027-01-04T09:00:00Z", "end": "2027-01-04T10:30:00Z"}]
+    assert clash["error"]["conflicts"] == [{"start": "2027-01-04T09:00:00.000000Z",
+                                            "end": "2027-01-04T10:30:00.000000Z"}]
     replayed_clash = await client.book(room, "2027-01-04T10:00:00Z", "2027-01-04T11:00:00Z", "b-2")
     assert replayed_clash["replayed"] is True
     assert replayed_clash["error"] == clash["error"]
@@ -55,9 +56,9 @@ async def test_book_replay_conflict_and_availability(client: Client) -> None:
     data = await client.execute(AVAILABILITY, ids=[room],
                                 window={"start": "2027-01-04T08:00:00Z", "end": "2027-01-04T12:00:00Z"})
     [availability] = data["availability"]
-    assert availability["busy"] == [{"start": "2027-01-04T09:00:00Z", "end": "2027-01-04T11:00:00Z"}]
-    assert availability["free"] == [{"start": "2027-01-04T08:00:00Z", "end": "2027-01-04T09:00:00Z"},
-                                    {"start": "2027-01-04T11:00:00Z", "end": "2027-01-04T12:00:00Z"}]
+    assert availability["busy"] == [{"start": "2027-01-04T09:00:00.000000Z", "end": "2027-01-04T11:00:00.000000Z"}]
+    assert availability["free"] == [{"start": "2027-01-04T08:00:00.000000Z", "end": "2027-01-04T09:00:00.000000Z"},
+                                    {"start": "2027-01-04T11:00:00.000000Z", "end": "2027-01-04T12:00:00.000000Z"}]
     assert availability["version"] == 2
 
 
@@ -83,7 +84,7 @@ async def test_cancel_and_reschedule_with_versions(client: Client) -> None:
         "end": "2027-01-05T11:00:00Z", "expectedVersion": 1})
     assert moved["rescheduleBooking"]["error"] is None
     assert moved["rescheduleBooking"]["booking"]["version"] == 2
-    assert moved["rescheduleBooking"]["booking"]["end"] == "2027-01-05T11:00:00Z"
+    assert moved["rescheduleBooking"]["booking"]["end"] == "2027-01-05T11:00:00.000000Z"
 
     cancelled = await client.execute(CANCEL, input={"clientMutationId": "c1", "bookingId": booking["id"],
                                                     "expectedVersion": 2})
@@ -180,5 +181,6 @@ async def test_resources_and_bookings_connections_page(client: Client) -> None:
         "status: CONFIRMED) { pageInfo { hasNextPage } edges { node { start } } } } }",
         r=room, w={"start": "2027-01-07T10:00:00Z", "end": "2027-01-08T00:00:00Z"})
     bookings = data["resource"]["bookings"]
-    assert [e["node"]["start"] for e in bookings["edges"]] == ["2027-01-07T11:00:00Z", "2027-01-07T13:00:00Z"]
+    assert [e["node"]["start"] for e in bookings["edges"]] == ["2027-01-07T11:00:00.000000Z",
+                                                               "2027-01-07T13:00:00.000000Z"]
     assert bookings["pageInfo"]["hasNextPage"] is False

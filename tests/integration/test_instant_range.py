@@ -69,7 +69,7 @@ async def test_the_edges_of_the_range_are_booked_read_and_cancelled(client: Clie
     assert last["booking"]["end"] == "8999-12-31T23:59:59.999999Z"
     data = await client.execute(BOOKINGS, r=room)
     assert [e["node"]["start"] for e in data["resource"]["bookings"]["edges"]] == [
-        "1970-01-01T00:00:00Z", "8999-12-31T23:00:00Z"]
+        "1970-01-01T00:00:00.000000Z", "8999-12-31T23:00:00.000000Z"]
     for booking in (first["booking"], last["booking"]):
         cancelled = await client.execute(CANCEL, input={"clientMutationId": f"c-{booking['id']}",
                                                         "bookingId": booking["id"]})
@@ -85,7 +85,7 @@ async def test_reschedule_outside_the_range_is_refused(client: Client) -> None:
     assert moved["rescheduleBooking"]["error"]["field"] == "start"
     assert moved["rescheduleBooking"]["error"]["code"] == "VALIDATION_FAILED"
     still = await client.execute("query($b: ID!) { booking(id: $b) { start version } }", b=booking["id"])
-    assert still["booking"] == {"start": "2027-02-01T09:00:00Z", "version": 1}
+    assert still["booking"] == {"start": "2027-02-01T09:00:00.000000Z", "version": 1}
 
 
 @pytest.mark.parametrize(("window", "field"), [
@@ -125,4 +125,4 @@ async def test_cursors_this_api_issued_still_page(client: Client) -> None:
     first = await client.execute(BOOKINGS, r=room)
     cursor = first["resource"]["bookings"]["edges"][0]["cursor"]
     rest = await client.execute(BOOKINGS, r=room, a=cursor)
-    assert [e["node"]["start"] for e in rest["resource"]["bookings"]["edges"]] == ["2027-02-03T11:00:00Z"]
+    assert [e["node"]["start"] for e in rest["resource"]["bookings"]["edges"]] == ["2027-02-03T11:00:00.000000Z"]

@@ -206,7 +206,7 @@ AVAILABILITY = """query($ids: [ID!]!, $window: TimeWindowInput!) {
 @case("Query.availability")
 async def availability_of_another_tenant(a: Tenant, b: Tenant) -> None:
     [own] = (await a.data(AVAILABILITY, ids=[a.resource], window=WINDOW))["availability"]
-    assert own["busy"] == [{"start": f"{DAY}2T09:00:00Z", "end": f"{DAY}2T10:00:00Z"}]
+    assert own["busy"] == [{"start": f"{DAY}2T09:00:00.000000Z", "end": f"{DAY}2T10:00:00.000000Z"}]
     for ids in ([a.resource], [b.resource, a.resource], [a.resource, b.resource]):
         result = await b.run(AVAILABILITY, ids=ids, window=WINDOW)
         not_found(result)
@@ -221,9 +221,9 @@ RESOURCE_AVAILABILITY = """query($id: ID!, $window: TimeWindowInput!) {
 @case("Resource.availability")
 async def resource_availability_shows_only_own_bookings(a: Tenant, b: Tenant) -> None:
     busy_a = (await a.data(RESOURCE_AVAILABILITY, id=a.resource, window=WINDOW))["resource"]
-    assert busy_a["availability"]["busy"] == [{"start": f"{DAY}2T09:00:00Z", "end": f"{DAY}2T10:00:00Z"}]
+    assert busy_a["availability"]["busy"] == [{"start": f"{DAY}2T09:00:00.000000Z", "end": f"{DAY}2T10:00:00.000000Z"}]
     busy_b = (await b.data(RESOURCE_AVAILABILITY, id=b.resource, window=WINDOW))["resource"]
-    assert busy_b["availability"]["busy"] == [{"start": f"{DAY}2T14:00:00Z", "end": f"{DAY}2T15:00:00Z"}]
+    assert busy_b["availability"]["busy"] == [{"start": f"{DAY}2T14:00:00.000000Z", "end": f"{DAY}2T15:00:00.000000Z"}]
     assert await b.data(RESOURCE_AVAILABILITY, id=a.resource, window=WINDOW) == {"resource": None}
 
 
