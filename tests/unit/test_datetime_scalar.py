@@ -51,7 +51,7 @@ def test_the_schema_documents_the_output_format() -> None:
     "",
 ])
 def test_bad_input_states_the_rule_in_the_gateways_words(text: str) -> None:
-    with pytest.raises(ValueError, match="^a DateTime is RFC 3339") as err:
+    with pytest.raises(ValueError, match=r"^a DateTime is RFC 3339") as err:
         parse_datetime(text)
     message = str(err.value)
     assert message.startswith(RULE)
@@ -66,7 +66,7 @@ def test_bad_input_states_the_rule_in_the_gateways_words(text: str) -> None:
     (None, "null, not a string"), (5, "a number, not a string"), ([], "a list, not a string"),
     ("2026-12-01T09:00:00Z" * 5, '"2026-12-01T09:00:00Z2026-12-01T09:00:00Z..."')])
 def test_bad_input_echoes_little_of_the_value(value: object, said: str) -> None:
-    with pytest.raises(ValueError, match="^a DateTime is RFC 3339") as err:
+    with pytest.raises(ValueError, match=r"^a DateTime is RFC 3339") as err:
         parse_datetime(value)
     assert str(err.value) == f"{RULE}; got {said}"
 
