@@ -4,6 +4,9 @@
     python -m benchmarks.run --seconds 3     # quicker, noisier
     python -m benchmarks.run --smoke         # seconds: proves the harness works (used by the tests)
 
+After the scenarios it runs :mod:`benchmarks.http_transport` (GET vs POST, the two media types)
+against the same gateway.
+
 Needs the PostgreSQL and Redis of the test suite (BOOKING_TEST_DATABASE_URL, BOOKING_TEST_REDIS_URL)
 and, for numbers worth quoting, wrk (``apt-get install wrk``); without wrk a Python load generator
 stands in and the table says so. Each run creates its own database and drops it afterwards.
@@ -34,7 +37,7 @@ import asyncpg
 import httpx
 import psutil
 
-from benchmarks import scenarios
+from benchmarks import http_transport, scenarios
 from benchmarks.loadgen import run_load
 from booking_gateway.infra.postgres import scratch
 
@@ -373,12 +376,16 @@ def main(argv: list[str] | None = None) -> int:
                 results["postgres"] = pg_insert_anchor(db_url, args.seconds, 16)
                 log(f"postgres inserts: {results['postgres'].rate:,.0f}/s")
                 rounds.append(results)
+            transport = http_transport.measure(url, key, gw.pid, seconds=min(args.seconds, 3.0),
+                                               rounds=args.rounds, log=log)
         overlaps = asyncio.run(overlap_count(db_url))
         Path(data["IDS_FILE"]).unlink(missing_ok=True)
     finally:
         asyncio.run(drop_database(name))
 
     print(report(rounds, overlaps, load.label))
+    print()
+    print(transport)
     if args.json:
         args.json.write_text(json.dumps({"rounds": [{k: vars(v) for k, v in r.items()} for r in rounds],
                                          "overlaps": overlaps}, indent=2))

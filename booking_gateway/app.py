@@ -136,10 +136,11 @@ class Gateway:
 
 
 class GatewayApp(Starlette):
-    """Starlette, except that ``POST /graphql`` without an ``Origin`` header goes straight to
-    :class:`GraphQLOverHTTP`: the middleware stack (error page, CORS, exception handlers, the
-    router) adds nothing to such a request but ~15-20 µs of CPU (benchmarks/README.md). A
-    request with an ``Origin`` (a browser on another origin) takes the stack, CORS included.
+    """Starlette, except that ``POST`` and ``GET /graphql`` without an ``Origin`` header go straight
+    to :class:`GraphQLOverHTTP`: the middleware stack (error page, CORS, exception handlers, the
+    router) adds nothing to such a request but CPU (measured in benchmarks/README.md and by
+    ``benchmarks/http_transport.py``). A request with an ``Origin`` (a browser on another origin)
+    takes the stack, CORS included.
     """
 
     def __init__(self, graphql: GraphQLOverHTTP, **kwargs: Any) -> None:
@@ -147,7 +148,7 @@ class GatewayApp(Starlette):
         self._graphql = graphql
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] == "http" and scope["path"] == "/graphql" and scope["method"] == "POST"
+        if (scope["type"] == "http" and scope["path"] == "/graphql" and scope["method"] in ("POST", "GET")
                 and not scope.get("root_path") and not any(name == b"origin" for name, _ in scope["headers"])):
             scope["app"] = self
             await self._graphql(scope, receive, send)

@@ -17,4 +17,7 @@ def test_benchmark_suite_runs_and_prints_the_table_and_targets() -> None:
                 "bookSlot uncontended", "bookSlot hot resource", "availability, 1 week", "bookSlot hot, no Redis lock"):
         assert row in out.stdout, row
     assert "Targets (ratios from this run):" in out.stdout
+    assert "HTTP transport (1 round(s); ratios vs POST, application/json" in out.stdout
+    for variant in ("GET, application/json", "GET, graphql-response+json", "POST, graphql-response+json"):
+        assert variant in out.stdout, variant
     assert "overlapping confirmed bookings afterwards: 0" in out.stdout

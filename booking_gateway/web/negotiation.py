@@ -32,8 +32,10 @@ def negotiate(accept: bytes | None) -> MediaType | None:
     """The media type to answer with, or None when ``accept`` allows neither (406)."""
     if not accept or not accept.strip():
         return MediaType.JSON
-    if accept == b"application/json":  # the usual header: no parsing
+    if accept == b"application/json":  # the usual headers: no parsing
         return MediaType.JSON
+    if accept == b"application/graphql-response+json":
+        return MediaType.GRAPHQL_RESPONSE
     best: tuple[float, int, int] | None = None
     chosen: MediaType | None = None
     for media_range in accept.decode("latin-1").split(","):
