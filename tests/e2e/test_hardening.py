@@ -107,7 +107,7 @@ def test_production_mode_hides_graphiql_and_introspection_and_logs_json(
         production: tuple[GatewayProcess, str]) -> None:
     gateway, key = production
     ide = httpx.get(f"{gateway.url}/graphql", headers={"Accept": "text/html"})
-    assert ide.status_code == 405
+    assert ide.status_code == 406  # no page to serve, and GraphQL answers are JSON
     assert "graphiql" not in ide.text.lower()
     introspection = post(gateway, key, {"query": "{ __schema { types { name } } }"}).json()
     assert "introspection" in introspection["errors"][0]["message"].lower()

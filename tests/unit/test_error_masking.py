@@ -7,6 +7,7 @@ from typing import Any
 
 from graphql import ExecutionResult, GraphQLError, execute
 
+from booking_gateway.domain.errors import ValidationFailed
 from booking_gateway.schema.build import build_schema
 from booking_gateway.web.documents import DocumentCache, DocumentLimits
 from booking_gateway.web.errors import MAX_MESSAGE, masked
@@ -49,3 +50,29 @@ def test_an_input_field_typo_is_not_answered_with_the_field_names() -> None:
 def test_long_messages_are_still_cut_after_stripping() -> None:
     error = GraphQLError("x" * (MAX_MESSAGE + 10) + " Did you mean 'y'?")
     assert masked(error, "r3", suggestions=False)["message"] == "x" * MAX_MESSAGE + "... (cut)"
+
+
+def test_a_variable_coercion_error_is_bad_user_input() -> None:
+    error = coercion_errors(BY_STATUS, {"s": "CONFRIMED"})[0]
+    assert error.extensions in (None, {})  # graphql-core gives none
+    assert masked(error, "r3")["extensions"] == {"code": "BAD_USER_INPUT"}
+
+
+def test_an_unexpected_error_is_masked_as_internal_server_error() -> None:
+    error = GraphQLError("boom: password=hunter2", path=["resources"], original_error=RuntimeError("boom"))
+    body = masked(error, "r4")
+    assert body["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": "r4"}
+    assert "hunter2" not in body["message"]
+
+
+def test_a_completion_error_of_the_server_is_internal_and_a_given_code_is_kept() -> None:
+    null = GraphQLError("Cannot return null for non-nullable field Query.x.", path=["x"])
+    assert masked(null, "r5")["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
+    coded = GraphQLError("over the limit", extensions={"code": "QUERY_TOO_COSTLY"})
+    assert masked(coded, "r6")["extensions"] == {"code": "QUERY_TOO_COSTLY"}
+
+
+def test_a_domain_error_raised_as_is_carries_its_own_code() -> None:
+    error = GraphQLError("start has no UTC offset", path=["booking"],
+                         original_error=ValidationFailed("start", "start has no UTC offset"))
+    assert masked(error, "r7")["extensions"] == {"code": "VALIDATION_FAILED"}
