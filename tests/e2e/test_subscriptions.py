@@ -25,7 +25,7 @@ def at(hours: float) -> datetime:
 
 
 def span(start_h: float, end_h: float) -> dict[str, str]:
-    return {"start": at(start_h).strftime("%Y-%m-%dT%H:%M:%SZ"), "end": at(end_h).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    return {"start": at(start_h).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "end": at(end_h).strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
 
 
 @asynccontextmanager
