@@ -206,7 +206,7 @@ class GraphQLOverHTTP:
                    over_get: bool = False) -> tuple[int, bytes]:
         """One operation's status and JSON answer, at most ``max_bytes`` long (or an error saying so);
         the status of a request error depends on the answer's ``media`` type."""
-        request = operation_request(payload, "the body")
+        request = operation_request(payload, "the query string" if over_get else "the body")
         if isinstance(request, str):
             return 400, error_body(400, request)
         query, variables, operation_name = request.query, request.variables, request.operation_name

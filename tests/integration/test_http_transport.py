@@ -144,6 +144,13 @@ async def test_get_needs_the_api_key_too(http: httpx.AsyncClient, served: Served
     assert answer.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
+async def test_get_without_a_query_is_400_saying_where_it_is_missing(
+        http: httpx.AsyncClient, served: Served) -> None:
+    answer = await get(http, served, operationName="Q")
+    assert answer.status_code == 400
+    assert answer.json()["errors"][0]["message"] == "the query string has no 'query' string"
+
+
 async def test_get_with_malformed_variables_is_400_naming_the_parameter(
         http: httpx.AsyncClient, served: Served) -> None:
     answer = await get(http, served, query="{ __typename }", variables="{nope")
