@@ -31,6 +31,7 @@ from booking_gateway.infra.postgres.database import Database
 from booking_gateway.infra.postgres.engine import create_engine
 from booking_gateway.infra.postgres.store import PostgresBookingStore
 from booking_gateway.infra.redis.events import RedisEventPublisher
+from booking_gateway.infra.redis.persisted_queries import PersistedQueryLimits, RedisPersistedQueries
 from booking_gateway.infra.redis.protocol import RESP_PROTOCOL
 from booking_gateway.infra.redis.range_lock import RedisRangeLock
 from booking_gateway.infra.redis.rate_limit import RedisRateLimiter
@@ -43,6 +44,8 @@ from booking_gateway.web.admission import Admission
 from booking_gateway.web.documents import DocumentCache, DocumentLimits
 from booking_gateway.web.health import healthz, readyz
 from booking_gateway.web.http_graphql import EdgeLimits, GraphQLOverHTTP
+from booking_gateway.web.persisted import AutomaticPersistedQueries, PersistedDocuments, PersistedQueriesOff
+from booking_gateway.web.trusted_documents import ManifestError, TrustedDocuments, load_manifest
 from booking_gateway.web.view import GatewayGraphQL
 
 log = logging.getLogger(__name__)
@@ -159,6 +162,22 @@ class GatewayApp(Starlette):
 YOUNG_GC_THRESHOLD = 10_000
 
 
+def persisted_documents(settings: Settings, gateway: Gateway) -> PersistedDocuments:
+    """Trusted documents if a manifest is set, else automatic persisted queries (unless off)."""
+    if settings.trusted_documents is not None:
+        try:
+            trusted = TrustedDocuments(load_manifest(settings.trusted_documents))
+        except ManifestError as err:
+            raise SettingsError(str(err)) from None
+        log.info("trusted documents: only the %d documents of %s run", len(trusted), settings.trusted_documents)
+        return trusted
+    if not settings.persisted_queries:
+        return PersistedQueriesOff()
+    return AutomaticPersistedQueries(RedisPersistedQueries(gateway.redis, settings.redis_prefix, PersistedQueryLimits(
+        ttl_s=settings.persisted_query_ttl_s, max_bytes=settings.persisted_query_max_bytes,
+        quota=settings.persisted_query_quota)))
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """The ASGI app (``uvicorn --factory booking_gateway.app:create_app``)."""
     settings = settings or load_settings()
@@ -172,7 +191,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             max_tokens=settings.max_tokens, max_depth=settings.max_query_depth, max_aliases=settings.max_aliases,
             max_cost=settings.max_cost, max_window_days=settings.max_availability_days,
             introspection=settings.introspection_enabled)),
-        gateway.rate_limiter)
+        gateway.rate_limiter, persisted_documents(settings, gateway))
     view = GatewayGraphQL(
         schema,
         graphql_ide=None if settings.production else "graphiql",

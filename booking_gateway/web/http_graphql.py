@@ -171,8 +171,8 @@ class GraphQLOverHTTP:
         request = operation_request(payload, "the body")
         if isinstance(request, str):
             return 400, error_body(400, request)
-        query, variables, operation_name = request.query, request.variables, request.operation_name
-        admitted = self._admission.document(query, variables, operation_name)
+        variables, operation_name = request.variables, request.operation_name
+        admitted = await self._admission.request(context.tenant_id, request)
         if isinstance(admitted, Refusal):
             return admitted.status, orjson.dumps({"errors": admitted.errors})
         if admitted.kind is OperationType.SUBSCRIPTION:

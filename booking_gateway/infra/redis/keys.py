@@ -37,3 +37,13 @@ def channel_pattern(prefix: str) -> str:
     """A PSUBSCRIBE pattern matching every availability channel of the deployment ``prefix``."""
     escaped = _GLOB_SPECIAL.sub(r"\\\1", prefix)
     return f"{escaped}:avail:*"
+
+
+def persisted_document_key(prefix: str, tenant_id: UUID, sha256: str) -> str:
+    """The text of one automatic persisted query (APQ) of a tenant; expires by itself."""
+    return f"{prefix}:pq:{{{tenant_id}}}:{sha256}"
+
+
+def persisted_quota_key(prefix: str, tenant_id: UUID) -> str:
+    """How many documents a tenant registered in the current quota period; expires by itself."""
+    return f"{prefix}:pq-quota:{{{tenant_id}}}"
