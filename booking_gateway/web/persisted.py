@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Protocol
@@ -26,6 +27,7 @@ from uuid import UUID
 
 import orjson
 
+from booking_gateway.infra.redis.outage import WARN_EVERY_S
 from booking_gateway.infra.redis.persisted_queries import Registration
 
 log = logging.getLogger(__name__)
@@ -120,6 +122,7 @@ class AutomaticPersistedQueries:
         self._store = store
         self._size = lru_size
         self._known: OrderedDict[tuple[UUID, str], str] = OrderedDict()
+        self._warned_at = -WARN_EVERY_S
 
     async def text(self, tenant_id: UUID, query: str, sha256: str | None) -> str | Problem:
         if sha256 is None:
@@ -145,10 +148,18 @@ class AutomaticPersistedQueries:
         outcome = await self._store.register(tenant_id, sha256, query)
         if outcome in (Registration.STORED, Registration.KNOWN):
             self._remember(key, query)
-        elif outcome is not Registration.UNAVAILABLE:  # the store warns about outages itself
+        elif outcome is not Registration.UNAVAILABLE and self._may_warn():  # the store warns about outages
             log.warning("persisted query %s of tenant %s not stored: %s (it runs, but the client must keep "
                         "sending its text; limits BOOKING_PERSISTED_QUERY_QUOTA, _MAX_BYTES)",
                         sha256[:16], tenant_id, outcome.value)
+
+    def _may_warn(self) -> bool:
+        """At most one warning every few seconds: a client over its quota repeats every request."""
+        now = time.monotonic()
+        if now - self._warned_at < WARN_EVERY_S:
+            return False
+        self._warned_at = now
+        return True
 
     def _remember(self, key: tuple[UUID, str], text: str) -> None:
         self._known[key] = text
