@@ -40,6 +40,7 @@ from booking_gateway.infra.settings import Settings, SettingsError, load_setting
 from booking_gateway.live.hub import HubConfig, LiveHub, availability_reader
 from booking_gateway.live.quotas import QuotaLimits, TenantQuotas
 from booking_gateway.schema.build import build_schema
+from booking_gateway.web import graphiql
 from booking_gateway.web.admission import Admission
 from booking_gateway.web.documents import DocumentCache, DocumentLimits
 from booking_gateway.web.health import healthz, readyz
@@ -245,6 +246,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/graphql", http, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
             WebSocketRoute("/graphql", view),
+            *([] if settings.production else [Route("/graphiql/{name}", graphiql.asset)]),
             Route("/healthz", healthz),
             Route("/readyz", readyz(gateway.check_database, gateway.check_redis,
                                     rate_limit=lambda: gateway.rate_limiter.status)),
