@@ -142,7 +142,7 @@ class Gateway:
 class GatewayApp(Starlette):
     """Starlette, except that ``POST /graphql`` without an ``Origin`` header goes straight to
     :class:`GraphQLOverHTTP`: the middleware stack (error page, CORS, exception handlers, the
-    router) adds nothing to such a request but ~15-20 µs of CPU (benchmarks/README.md). A
+    router) adds nothing to such a request but CPU time (measured in benchmarks/README.md). A
     request with an ``Origin`` (a browser on another origin) takes the stack, CORS included.
     """
 
@@ -222,8 +222,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         gc.collect()
         gc.freeze()
         # A request allocates a few thousand objects: collecting the young generation every 700
-        # allocations (the default) cost 26-36 µs per request, every 10,000 about 16 µs, with
-        # pauses of about a millisecond (benchmarks/README.md)
+        # allocations (the default) cost about twice as much per request as every 10,000, whose
+        # pauses stay about a millisecond (benchmarks/README.md)
         thresholds = gc.get_threshold()
         gc.set_threshold(YOUNG_GC_THRESHOLD, *thresholds[1:])
         try:
