@@ -21,6 +21,7 @@ from booking_gateway.app import Gateway, create_app
 from booking_gateway.domain.tenancy import hash_secret, hint_of, new_secret
 from booking_gateway.infra.postgres.tenants import PostgresTenantDirectory
 from booking_gateway.infra.settings import Settings, SettingsError
+from booking_gateway.live.wsclient import GraphQLWebSocket
 from tests.e2e.servers import free_port
 from tests.integration.redis_fixtures import delete_prefixed, redis_client, unique_prefix
 
@@ -38,6 +39,12 @@ def persisted(sha256: str, query: str | None = None) -> dict[str, Any]:
     if query is not None:
         body["query"] = query
     return body
+
+
+SUBSCRIPTION = "subscription($ids: [ID!]!, $w: TimeWindowInput!) { availabilityChanged(resourceIds: $ids, " \
+               "window: $w) { reason availability { id version } } }"
+CREATE = "mutation($i: CreateResourceInput!) { createResource(input: $i) { resource { id } } }"
+DAY = {"start": "2031-07-01T00:00:00Z", "end": "2031-07-02T00:00:00Z"}
 
 
 @contextlib.asynccontextmanager
@@ -175,3 +182,26 @@ def test_a_malformed_manifest_stops_the_start_with_the_file_and_the_problem(
         create_app(prefixed.model_copy(update={"trusted_documents": manifest}))
     assert str(manifest) in str(raised.value)
     assert "operations[0].body" in str(raised.value)
+
+
+async def test_a_subscription_registered_over_http_runs_by_hash_over_websocket(
+        prefixed: Settings, tenant_key: tuple[UUID, str]) -> None:
+    """Admission is shared: the WebSocket protocols resolve hashes exactly as HTTP does."""
+    key = tenant_key[1]
+    async with serve(prefixed, key) as gateway:
+        created = await gateway.post("/graphql", json={"query": CREATE, "variables": {"i": {
+            "clientMutationId": "ws-apq", "name": "Room"}}})
+        variables = {"ids": [created.json()["data"]["createResource"]["resource"]["id"]], "w": DAY}
+        async with GraphQLWebSocket.connect(str(gateway.base_url), key) as ws:
+            await ws.start({**persisted(sha(SUBSCRIPTION)), "variables": variables})
+            unknown = await ws.receive()
+            assert unknown.type == "error"
+            assert unknown.payload[0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+            await ws.start({**persisted(sha(SUBSCRIPTION), SUBSCRIPTION), "variables": variables})
+            first = await ws.receive()
+            assert (first.id, first.type) == ("2", "next")
+            assert first.payload["data"]["availabilityChanged"]["reason"] == "SNAPSHOT"
+            await ws.start({**persisted(sha(SUBSCRIPTION)), "variables": variables})
+            by_hash = await ws.receive()
+            assert (by_hash.id, by_hash.type) == ("3", "next")
+            assert by_hash.payload == first.payload
