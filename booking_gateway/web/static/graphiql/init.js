@@ -19,6 +19,7 @@
     React.createElement(GraphiQL, {
       fetcher: fetcher,
       defaultHeaders: '{\n  "Authorization": "Bearer <your API key>"\n}',
+      isHeadersEditorEnabled: true,
       shouldPersistHeaders: false,
       defaultEditorToolsVisibility: "headers",
     }),
