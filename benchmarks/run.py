@@ -3,6 +3,7 @@
     python -m benchmarks.run                 # ~3 minutes: every scenario, 10 s each
     python -m benchmarks.run --seconds 3     # quicker, noisier
     python -m benchmarks.run --smoke         # seconds: proves the harness works (used by the tests)
+    python -m benchmarks.run --persisted-queries   # persisted documents vs full text, in process
 
 After the scenarios it runs :mod:`benchmarks.http_transport` (GET vs POST, the two media types)
 against the same gateway.
@@ -315,7 +316,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="measure everything this many times, interleaved, and report the median ratio "
                              "(the machine's speed drifts between minutes; a ratio within one round does not)")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument("--persisted-queries", action="store_true",
+                        help="only the persisted-documents benchmark (benchmarks/persisted_queries.py)")
     args = parser.parse_args(argv)
+    if args.persisted_queries:
+        from benchmarks import persisted_queries
+        return persisted_queries.main(["--smoke"] if args.smoke else [])
     if args.smoke:
         args.seconds, args.rounds = 1.0, 1
     load = Load(args.seconds, args.connections, force_python=args.smoke)

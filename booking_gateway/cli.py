@@ -85,6 +85,7 @@ def serve(
 
     settings = _settings()
     _configure_logging(settings)
+    _check_trusted_documents(settings)
     with _urls(settings, redis=True) as resolved:
         assert resolved.database_url is not None and resolved.redis_url is not None
         if settings.embedded:
@@ -104,6 +105,19 @@ def serve(
                     ws_max_size=settings.ws_max_message_bytes,
                     timeout_graceful_shutdown=10, proxy_headers=False,
                     http=protocol_class())  # BOOKING_HTTP_HEADER_TIMEOUT_MS (read by each worker)
+
+
+def _check_trusted_documents(settings: Settings) -> None:
+    """A malformed manifest stops ``serve`` with one line, before any worker starts."""
+    if settings.trusted_documents is None:
+        return
+    from booking_gateway.web.trusted_documents import ManifestError, load_manifest
+
+    try:
+        load_manifest(settings.trusted_documents)
+    except ManifestError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:

@@ -21,3 +21,13 @@ def test_benchmark_suite_runs_and_prints_the_table_and_targets() -> None:
     for variant in ("GET, application/json", "GET, graphql-response+json", "POST, graphql-response+json"):
         assert variant in out.stdout, variant
     assert "overlapping confirmed bookings afterwards: 0" in out.stdout
+
+
+def test_the_persisted_queries_benchmark_runs_and_prints_every_mode_against_full_text() -> None:
+    out = subprocess.run([sys.executable, "-m", "benchmarks.run", "--persisted-queries", "--smoke"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    for row in ("full text (document cache)", "known hash (LRU of the process)", "hash read from Redis",
+                "trusted documents, by hash", "trusted documents, by text"):
+        assert row in out.stdout, row
+    assert "1.00x" in out.stdout  # the baseline's own row

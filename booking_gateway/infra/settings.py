@@ -188,6 +188,18 @@ class Settings(BaseSettings):
     #: permessage-deflate on WebSockets: less bandwidth, but CPU and ~40 KiB per subscriber.
     ws_compression: bool = False
 
+    # --- persisted documents (web/persisted.py, web/trusted_documents.py) ---
+    #: Automatic persisted queries (Apollo's APQ protocol), stored in Redis per tenant.
+    persisted_queries: bool = True
+    #: A persisted query expires this long after its last registration.
+    persisted_query_ttl_s: int = Field(default=7 * 86_400, ge=60, le=365 * 86_400)
+    #: Longest persisted query stored (UTF-8 bytes); longer ones run but are not stored.
+    persisted_query_max_bytes: int = Field(default=32_768, ge=256, le=1_048_576)
+    #: Persisted queries one tenant may register per BOOKING_PERSISTED_QUERY_TTL_S period.
+    persisted_query_quota: int = Field(default=1_000, ge=1, le=1_000_000)
+    #: A trusted-documents manifest (Apollo's or graphql-codegen's): when set, only its documents run.
+    trusted_documents: Path | None = None
+
     @property
     def introspection_enabled(self) -> bool:
         return self.introspection if self.introspection is not None else not self.production

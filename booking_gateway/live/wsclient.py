@@ -73,9 +73,13 @@ class GraphQLWebSocket:
             yield client
 
     async def subscribe(self, query: str = SUBSCRIBE_AVAILABILITY, **variables: object) -> str:
+        return await self.start({"query": query, "variables": variables})
+
+    async def start(self, payload: Mapping[str, object]) -> str:
+        """Start an operation of any payload (e.g. a persisted query's ``extensions``); its id."""
         op_id = str(next(self._ids))
         kind = "subscribe" if self.protocol == TRANSPORT_WS else "start"
-        await self._send({"id": op_id, "type": kind, "payload": {"query": query, "variables": variables}})
+        await self._send({"id": op_id, "type": kind, "payload": dict(payload)})
         return op_id
 
     async def complete(self, op_id: str) -> None:

@@ -1,8 +1,8 @@
 """Executing one live event once per distinct subscription document, not once per subscriber.
 
 Every subscriber of a window receives the same event; executing the selection set for each of
-them made a booking's fan-out cost grow with the number of subscribers (~0.4 ms each, more
-with long busy/free lists). A payload that carries ``shared_results`` (see
+them made a booking's fan-out cost grow with the number of subscribers (more with long
+busy/free lists; measured in benchmarks/README.md). A payload that carries ``shared_results`` (see
 :class:`~booking_gateway.schema.subscription.AvailabilityChange`) is executed once per
 (document, variables) and the result reused for the other subscribers that sent the same.
 

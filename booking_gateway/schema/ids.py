@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import datetime
 from uuid import UUID
 
 from booking_gateway.domain.errors import ValidationFailed
@@ -11,6 +12,12 @@ from booking_gateway.domain.errors import ValidationFailed
 
 def to_global_id(type_name: str, object_id: UUID) -> str:
     return base64.b64encode(f"{type_name}:{object_id}".encode()).decode()
+
+
+def availability_id(resource_id: UUID, start: datetime, end: datetime) -> str:
+    """``base64("Availability:uuid:start/end")``: the same resource and window, the same id, so a
+    client's normalized cache (Apollo's ``Availability:<id>``) updates one entry on every read."""
+    return base64.b64encode(f"Availability:{resource_id}:{start.isoformat()}/{end.isoformat()}".encode()).decode()
 
 
 def parse_global_id(value: str, field: str) -> tuple[str, UUID]:

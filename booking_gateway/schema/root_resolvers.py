@@ -6,8 +6,8 @@ for exception handlers. For the root Query and Mutation fields that need none of
 extensions, no handlers, arguments that are scalars, lists of scalars or flat inputs, see
 :func:`~booking_gateway.schema.inputs.flat_input`), the graphql-core resolver is replaced by
 one that converts the arguments from a plan made once and calls the same Python resolver
-with the same ``Info``. In-process that is ~22 µs less per bookSlot, a quarter of its
-GraphQL execution. Any other field keeps Strawberry's resolver: answers and errors are the
+with the same ``Info``. In-process that is about a quarter of a bookSlot's GraphQL
+execution (benchmarks/README.md). Any other field keeps Strawberry's resolver: answers and errors are the
 same either way (tests/unit/test_root_resolvers.py runs both).
 """
 

@@ -13,7 +13,7 @@ from booking_gateway.domain import model
 from booking_gateway.domain.time_window import TimeWindow as DomainWindow
 from booking_gateway.resolvers import fields
 from booking_gateway.resolvers.context import Context
-from booking_gateway.schema.ids import to_global_id
+from booking_gateway.schema.ids import availability_id, to_global_id
 from booking_gateway.schema.inputs import TimeWindowInput
 
 
@@ -40,6 +40,8 @@ class BookingStatus(Enum):
 
 @strawberry.type
 class Availability:
+    id: strawberry.ID = strawberry.field(description=(
+        "The same for the same resource and window (not a Node id): lets a client cache key availability."))
     resource_id: strawberry.ID
     window: TimeWindow
     busy: list[TimeWindow] = strawberry.field(description="Merged, sorted, clipped to the window.")
@@ -50,7 +52,9 @@ class Availability:
 
     @classmethod
     def of(cls, availability: model.Availability) -> Availability:
+        window = availability.window
         return cls(
+            id=strawberry.ID(availability_id(availability.resource_id, window.start, window.end)),
             resource_id=strawberry.ID(to_global_id("Resource", availability.resource_id)),
             window=TimeWindow.of(availability.window),
             # the domain's windows have the same attributes: no copies of a long window's lists

@@ -15,6 +15,7 @@ from uuid import UUID
 from graphql import DocumentNode, OperationType
 
 from booking_gateway.web.documents import DocumentCache
+from booking_gateway.web.persisted import PersistedDocuments, PersistedQueriesOff, Problem, requested_hash
 
 
 class Decision(Protocol):
@@ -42,14 +43,21 @@ class Request:
     query: str
     variables: dict[str, Any] | None
     operation_name: str | None
+    #: ``extensions.persistedQuery.sha256Hash`` (web/persisted.py); ``query`` may then be empty
+    sha256: str | None = None
 
 
 def operation_request(payload: object, what: str) -> Request | str:
     """The operation in a request body or WebSocket payload (``what`` names it), or what is wrong with it."""
     if not isinstance(payload, dict):
         return f"{what} must be a JSON object with a 'query'"
+    sha256 = requested_hash(payload.get("extensions"))
+    if isinstance(sha256, Problem):
+        return sha256.message
     query = payload.get("query")
-    if not isinstance(query, str) or not query.strip():
+    if query is None and sha256 is not None:
+        query = ""  # a hash-only request
+    if not isinstance(query, str) or not (query.strip() or sha256 is not None):
         return f"{what} has no 'query' string"
     variables = payload.get("variables")
     if variables is not None and not isinstance(variables, dict):
@@ -57,10 +65,7 @@ def operation_request(payload: object, what: str) -> Request | str:
     name = payload.get("operationName")
     if name is not None and not isinstance(name, str):
         return "'operationName' must be a string"
-    extensions = payload.get("extensions")
-    if extensions is not None and not isinstance(extensions, dict):
-        return "'extensions' must be a JSON object"
-    return Request(query, variables, name)
+    return Request(query, variables, name, sha256)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +86,11 @@ class Refusal:
 
 
 class Admission:
-    def __init__(self, documents: DocumentCache, rate_limiter: RateLimiter | None = None) -> None:
+    def __init__(self, documents: DocumentCache, rate_limiter: RateLimiter | None = None,
+                 persisted: PersistedDocuments | None = None) -> None:
         self.documents = documents
         self._limiter = rate_limiter if rate_limiter is not None and rate_limiter.enabled else None
+        self.persisted: PersistedDocuments = persisted or PersistedQueriesOff()
 
     async def charge(self, tenant_id: UUID, cost: int = 1) -> Refusal | None:
         """Count ``cost`` operations (a batch's) against the tenant's rate budget, all or none; a
@@ -104,6 +111,16 @@ class Admission:
                               "extensions": {"code": "RATE_LIMITED",
                                              "retryAfterMs": max(1, -int(-decision.retry_after_s * 1000 // 1))}}],
                        retry_after_s=decision.retry_after_s)
+
+    async def request(self, tenant_id: UUID, request: Request) -> Admitted | Refusal:
+        """:meth:`document` for a request that may name a persisted document (web/persisted.py)."""
+        query = await self.persisted.text(tenant_id, request.query, request.sha256)
+        if isinstance(query, Problem):
+            return Refusal(query.status, [{"message": query.message, "extensions": {"code": query.code}}])
+        admitted = self.document(query, request.variables, request.operation_name)
+        if request.sha256 is not None and request.query and isinstance(admitted, Admitted):
+            await self.persisted.admitted(tenant_id, request.query, request.sha256)
+        return admitted
 
     def document(self, query: str, variables: Mapping[str, Any] | None,
                  operation_name: str | None) -> Admitted | Refusal:

@@ -209,8 +209,8 @@ class GraphQLOverHTTP:
         request = operation_request(payload, "the query string" if over_get else "the body")
         if isinstance(request, str):
             return 400, error_body(400, request)
-        query, variables, operation_name = request.query, request.variables, request.operation_name
-        admitted = self._admission.document(query, variables, operation_name)
+        variables, operation_name = request.variables, request.operation_name
+        admitted = await self._admission.request(context.tenant_id, request)
         if isinstance(admitted, Refusal):
             status = request_error_status(media) if admitted.status == 200 else admitted.status
             return status, orjson.dumps({"errors": admitted.errors})

@@ -17,7 +17,7 @@ from uuid import UUID
 import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -29,6 +29,7 @@ from booking_gateway.infra.deadlines import Deadlines
 from booking_gateway.live.hub import LiveHub
 from booking_gateway.resolvers.context import Context
 from booking_gateway.resolvers.subscriptions import LiveContext
+from booking_gateway.web import graphiql
 from booking_gateway.web.admission import Admission
 from booking_gateway.web.http_graphql import new_request_id
 from booking_gateway.web.websocket import Gate, KeyWatch, LegacyWSHandler, TransportWSHandler, bearer_token
@@ -63,7 +64,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         request = Request(scope, receive)
         response: Response
         if self.graphql_ide and _wants_ide(request):
-            response = HTMLResponse(self.graphql_ide_html)  # the IDE itself needs no key
+            response = graphiql.page()  # served from the package (web/graphiql.py); the IDE needs no key
         else:
             try:
                 response = await self.run(request)

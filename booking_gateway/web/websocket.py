@@ -177,7 +177,7 @@ class Gate:
         refusal = await self.admission.charge(tenant_id)
         if refusal is not None:
             return refusal
-        return self.admission.document(request.query, request.variables, request.operation_name)
+        return await self.admission.request(tenant_id, request)
 
     async def results(self, context: Context, admitted: Admitted, request: Request,
                       request_id: str) -> AsyncIterator[tuple[bool, ExecutionResult]]:

@@ -2,14 +2,16 @@
 
 A gateway served in this process under a Redis prefix of its own takes a workload over HTTP
 (bookings, conflicts, a reschedule, a cancellation, bookings on resources that do not exist,
-a rate-limited flood) and a lock held and extended meanwhile; then every key under the prefix
-is either gone or lives no longer than its setting: the lock TTL for a lock zset, the bucket's
-span (burst / rate) for a rate bucket. No other kind of key may exist.
+a persisted query, a rate-limited flood) and a lock held and extended meanwhile; then every
+key under the prefix is either gone or lives no longer than its setting: the lock TTL for a
+lock zset, the bucket's span (burst / rate) for a rate bucket, BOOKING_PERSISTED_QUERY_TTL_S
+for a persisted query and its tenant's quota counter. No other kind of key may exist.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
 import uuid
 from collections.abc import AsyncIterator
@@ -25,7 +27,7 @@ from redis.asyncio import Redis
 from booking_gateway.app import Gateway, create_app
 from booking_gateway.domain.ports import Claim, ConflictSpace
 from booking_gateway.domain.time_window import TimeWindow
-from booking_gateway.infra.redis.keys import lock_key
+from booking_gateway.infra.redis.keys import lock_key, persisted_document_key, persisted_quota_key
 from booking_gateway.infra.redis.rate_limit import rate_key
 from booking_gateway.infra.settings import Settings
 from booking_gateway.schema.ids import parse_global_id, to_global_id
@@ -129,6 +131,13 @@ async def test_after_a_workload_every_key_expires_within_its_setting(served: Ser
         data = await served.data(BOOK, input=_book_input(ghost, 4, 9, f"ghost-{attempt}"))
         assert data["bookSlot"]["error"]["code"] == "NOT_FOUND"
 
+    # an automatic persisted query registered (Apollo's protocol)
+    document = "query Rooms { resources(first: 1) { edges { cursor } } }"
+    sha256 = hashlib.sha256(document.encode()).hexdigest()
+    registered = await served.http.post(f"{served.url}/graphql", json={
+        "query": document, "extensions": {"persistedQuery": {"version": 1, "sha256Hash": sha256}}})
+    assert "errors" not in registered.json(), registered.text
+
     # a flood, until the tenant's bucket refuses
     statuses = [(await served.post("{ __typename }")).status_code for _ in range(BURST + 20)]
     assert 429 in statuses
@@ -141,9 +150,13 @@ async def test_after_a_workload_every_key_expires_within_its_setting(served: Ser
         assert lease.held
         assert await lock.extend(lease)
         keys = await _keys(redis, served.prefix)
-    assert set(keys) == {lock_key(served.prefix, tenant_id, resource_id), rate_key(served.prefix, tenant_id)}
+    persisted = {persisted_document_key(served.prefix, tenant_id, sha256),
+                 persisted_quota_key(served.prefix, tenant_id)}
+    assert set(keys) == {lock_key(served.prefix, tenant_id, resource_id), rate_key(served.prefix, tenant_id),
+                         *persisted}
+    pq_ttl_ms = Settings().persisted_query_ttl_s * 1000
     for key, pttl in keys.items():
-        limit = LOCK_TTL_MS if ":lock:" in key else BUCKET_SPAN_MS
+        limit = LOCK_TTL_MS if ":lock:" in key else pq_ttl_ms if ":pq" in key else BUCKET_SPAN_MS
         assert 0 < pttl <= limit, (key, pttl, limit)
-    # the release deleted the emptied zset; the bucket expires by itself
-    assert set(await _keys(redis, served.prefix)) == {rate_key(served.prefix, tenant_id)}
+    # the release deleted the emptied zset; the bucket and the persisted query expire by themselves
+    assert set(await _keys(redis, served.prefix)) == {rate_key(served.prefix, tenant_id), *persisted}

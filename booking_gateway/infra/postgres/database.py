@@ -1,8 +1,8 @@
 """The request path's PostgreSQL pool: asyncpg, used directly.
 
-Measured on this project's statements (8 concurrent tasks, one process): a round trip
-through SQLAlchemy's async engine costs about 576 µs of CPU, through a plain asyncpg
-pool 107 µs, and 63 µs once the pool skips its reset query on release. The request
+Measured on this project's statements (figures in benchmarks/README.md): a round trip
+through SQLAlchemy's async engine costs several times the CPU of one through a plain
+asyncpg pool, and less again once the pool skips its reset query on release. The request
 path therefore uses asyncpg directly, with prepared statements (asyncpg caches them per
 connection) and no reset query: every transaction is opened with ``async with`` and so
 always ends, and asyncpg still rolls back one left open. SQLAlchemy Core stays for the

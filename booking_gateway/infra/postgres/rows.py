@@ -50,7 +50,7 @@ def windows_from(starts: Sequence[datetime] | Sequence[int] | None,
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Windows by their bounds in epoch microseconds, cleared whenever it reaches the bound.
-#: asyncpg decodes a timestamptz in ~1 us (a timedelta and an addition each), which made
+#: asyncpg decodes a timestamptz slowly (a timedelta and an addition each), which made
 #: the ~120 bounds of a week's availability cost more than its SQL; an int8 decodes for
 #: almost nothing, and the same bookings are read again and again, so their windows (and
 #: the datetimes in them, whose hashes the formatting cache then finds already computed)

@@ -7,8 +7,9 @@ in one Redis Cluster slot per resource, and the channel carries the same tag so 
 Every key the gateway writes expires by itself or is deleted when its use ends, so Redis holds
 only what is in use: a lock zset expires with its longest-lived entry and vanishes with its
 last one (``lua/acquire.lua``, ``extend.lua``, ``release.lua``); a tenant's rate bucket expires
-when it would be full again (``lua/rate_limit.lua``). Availability changes are PUBLISHed, not
-stored.
+when it would be full again (``lua/rate_limit.lua``); a persisted query and a tenant's
+registration counter expire after BOOKING_PERSISTED_QUERY_TTL_S (``lua/register_document.lua``).
+Availability changes are PUBLISHed, not stored.
 """
 
 from __future__ import annotations
@@ -37,3 +38,13 @@ def channel_pattern(prefix: str) -> str:
     """A PSUBSCRIBE pattern matching every availability channel of the deployment ``prefix``."""
     escaped = _GLOB_SPECIAL.sub(r"\\\1", prefix)
     return f"{escaped}:avail:*"
+
+
+def persisted_document_key(prefix: str, tenant_id: UUID, sha256: str) -> str:
+    """The text of one automatic persisted query (APQ) of a tenant; expires by itself."""
+    return f"{prefix}:pq:{{{tenant_id}}}:{sha256}"
+
+
+def persisted_quota_key(prefix: str, tenant_id: UUID) -> str:
+    """How many documents a tenant registered in the current quota period; expires by itself."""
+    return f"{prefix}:pq-quota:{{{tenant_id}}}"

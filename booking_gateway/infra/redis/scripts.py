@@ -1,9 +1,9 @@
 """Lua scripts run over a small pool of redis-py connections, without the client's layers.
 
 Every booking runs two scripts (acquire; release, which also publishes) and every request one
-more (the rate limit). Through ``Redis.register_script`` a call cost about 125 µs of CPU
-(pool condition, retry wrapper, observability hooks); on a redis-py ``Connection`` taken
-from a plain list, about 60 µs; less again with the two savings below. Same connections, same
+more (the rate limit). Through ``Redis.register_script`` a call cost about twice the CPU
+(pool condition, retry wrapper, observability hooks) of one on a redis-py ``Connection``
+taken from a plain list; less again with the two savings below (benchmarks/README.md). Same connections, same
 protocol code for replies, same errors.
 
 * Commands are packed here (RESP, a few lines), the ``EVALSHA <sha>`` head once per script,
