@@ -66,6 +66,9 @@ async def run(config: Config, echo: Echo) -> RunResult:
         if config.weaken:
             await database.weaken()
             echo("WEAKENED build: exclusion constraint dropped, gateways run with BOOKING_UNSAFE_NO_LOCK=1")
+        if config.weaken_holds:
+            await database.weaken_holds()
+            echo("WEAKENED holds: every hold is stored already expired, so no hold blocks its window")
         tenant_id, key = await database.create_tenant(f"torture-{secrets.token_hex(4)}")
 
         redis = RedisServer(config.out / "redis", free_port())
@@ -87,7 +90,7 @@ async def run(config: Config, echo: Echo) -> RunResult:
         resources = [await _create_resource(http, gateways[0].url, key, i) for i in range(config.resources)]
         recorder.write({"type": "meta", "config": config.to_json(), "database": database.name,
                         "tenant": str(tenant_id), "resources": resources})
-        ops = Operations(endpoint, recorder, Workload(resources, config.round_s), clock,
+        ops = Operations(endpoint, recorder, Workload(resources, config.round_s, seed=config.seed), clock,
                          ClientSettings(double_click=config.double_click))
         nemesis = Nemesis(Targets(gateways, redis, proxy, database, endpoint, config.lock_ttl_ms / 1000,
                                   weakened=config.weaken),
