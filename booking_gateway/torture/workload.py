@@ -16,7 +16,7 @@ constraint and the lock, what then double-books is two commits reaching PostgreS
 same few milliseconds: rare per race (a gateway runs its requests' CPU work one at a time), so the
 workload races a lot, and the counter-proof runs four gateways for a few thousand attempts.
 
-Holds (issue 14) go to the hot region too, with a ttlSeconds of 1 or 2, so they race bookings
+Holds (issue 14) go to the hot region too, with a ttlSeconds of 2 or 3, so they race bookings
 while live. Each acknowledged hold gets a fate: confirmed in time, released, or abandoned to
 expire; a part of the abandoned ones is confirmed just after its expiry, at the same instant as
 a booking of the very same window, so that the confirm-after-expiry race happens for real.
@@ -137,7 +137,7 @@ class Workload:
 
     def _one(self, rng: random.Random, now: float) -> tuple[Kind, dict[str, Any]]:
         if rng.random() < self.mix.hold:
-            return Kind.HOLD, {**self._book(rng, now), "ttlSeconds": rng.choice((1, 2))}
+            return Kind.HOLD, {**self._book(rng, now), "ttlSeconds": rng.choice((2, 3))}
         roll = rng.random()
         if not self.known or roll < self.mix.book:
             return Kind.BOOK, self._book(rng, now)

@@ -88,8 +88,10 @@ def tenures(facts: Iterable[BookingFacts]) -> Tenures:
 
 def _first_tenure(f: BookingFacts) -> Tenure:
     assert f.creator is not None
-    if not f.is_hold or f.effective_changes(Kind.CONFIRM):
+    if not f.is_hold:
         return Tenure(f.id, f.creator.invoked, f.gone_after(1))
+    if f.effective_changes(Kind.CONFIRM):  # confirming keeps the window (at a new version)
+        return Tenure(f.id, f.creator.invoked, f.cancelled_by())
     return Tenure(f.id, f.creator.invoked, min(hold_expiry_bound(f), f.cancelled_by()), hold=True)
 
 
