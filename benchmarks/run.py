@@ -34,7 +34,7 @@ import asyncpg
 import httpx
 import psutil
 
-from benchmarks import scenarios
+from benchmarks import holds, scenarios
 from benchmarks.loadgen import run_load
 from booking_gateway.infra.postgres import scratch
 
@@ -373,12 +373,16 @@ def main(argv: list[str] | None = None) -> int:
                 results["postgres"] = pg_insert_anchor(db_url, args.seconds, 16)
                 log(f"postgres inserts: {results['postgres'].rate:,.0f}/s")
                 rounds.append(results)
+        log("holds, in-process (benchmarks/holds.py)")
+        hold_rows = asyncio.run(holds.measure(db_url, REDIS_URL, args.seconds))
         overlaps = asyncio.run(overlap_count(db_url))
         Path(data["IDS_FILE"]).unlink(missing_ok=True)
     finally:
         asyncio.run(drop_database(name))
 
     print(report(rounds, overlaps, load.label))
+    print()
+    print(holds.report(hold_rows))
     if args.json:
         args.json.write_text(json.dumps({"rounds": [{k: vars(v) for k, v in r.items()} for r in rounds],
                                          "overlaps": overlaps}, indent=2))

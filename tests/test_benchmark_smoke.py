@@ -18,3 +18,5 @@ def test_benchmark_suite_runs_and_prints_the_table_and_targets() -> None:
         assert row in out.stdout, row
     assert "Targets (ratios from this run):" in out.stdout
     assert "overlapping confirmed bookings afterwards: 0" in out.stdout
+    for row in ("holdSlot", "confirmBooking (live hold)", "bookSlot over an expired hold"):
+        assert row in out.stdout, row
