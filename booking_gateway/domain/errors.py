@@ -49,7 +49,8 @@ class SlotUnavailable(DomainError):
 
     def __init__(self, conflicts: Sequence[TimeWindow]) -> None:
         windows = ", ".join(str(w) for w in conflicts[:3]) + (" ..." if len(conflicts) > 3 else "")
-        super().__init__(f"the window overlaps {len(conflicts)} confirmed booking(s): {windows}")
+        super().__init__(f"the window overlaps {len(conflicts)} confirmed booking(s) or live hold(s): "
+                         f"{windows}")
         self.conflicts = tuple(conflicts)
 
 

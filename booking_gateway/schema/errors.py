@@ -13,7 +13,7 @@ from booking_gateway.schema.types import TimeWindow
 @strawberry.enum
 class ErrorCode(Enum):
     SLOT_UNAVAILABLE = strawberry.enum_value("SLOT_UNAVAILABLE",
-                                             description="The window overlaps a confirmed booking.")
+                                             description="The window overlaps a confirmed booking or a live hold.")
     VALIDATION_FAILED = strawberry.enum_value("VALIDATION_FAILED", description=(
         "The input breaks a rule (end <= start, missing offset, too long, unknown time zone...)."))
     CONTENDED = strawberry.enum_value("CONTENDED", description=(
@@ -36,7 +36,7 @@ class MutationError:
 @strawberry.type
 class SlotUnavailable(MutationError):
     conflicts: list[TimeWindow] = strawberry.field(
-        description="The confirmed bookings' windows that overlap the request.")
+        description="The windows of the confirmed bookings and live holds that overlap the request.")
 
 
 @strawberry.type
