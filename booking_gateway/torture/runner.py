@@ -177,6 +177,8 @@ async def _drive(config: Config, ops: Operations, nemesis: Nemesis, rng: random.
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     echo(_progress_line(ops, nemesis, clock()) + "  (workload stopped, faults healed)")
+    fates = ", ".join(f"{fate} {n}" for fate, n in sorted(ops.workload.hold_fates.items()))
+    echo(f"holds acknowledged, by fate: {fates or 'none'}")
 
 
 def _progress_line(ops: Operations, nemesis: Nemesis, now: float) -> str:

@@ -90,6 +90,7 @@ class Workload:
         self._scheduled: list[tuple[float, int, Kind, dict[str, Any]]] = []
         self._fates = random.Random(seed)
         self._tickets = itertools.count()
+        #: how many acknowledged holds got each fate (the run prints it)
         self.hold_fates: dict[str, int] = {}
 
     def region(self, now: float) -> int:

@@ -4,23 +4,17 @@ A confirmed booking blocks; a hold blocks until its ``expires_at``, read on Post
 (``now()``, the transaction's start), the only clock holds are judged by. Every read of
 conflicts (pre-check, commit, reschedule, availability, free/busy) uses :data:`BLOCKS`; the
 exclusion constraint covers every row with status 'confirmed' or 'held' (expired or not), so a
-writer ends the expired holds in its window (:data:`END_EXPIRED`) before it inserts.
+writer ends the expired holds in its window (:func:`end_expired`) before it inserts.
 """
 
 from __future__ import annotations
 
-#: The row (columns unqualified, or of the alias given to :func:`blocks`) blocks its window.
+#: The row (its columns unqualified) blocks its window.
 BLOCKS = "(status = 'confirmed' OR (status = 'held' AND expires_at > now()))"
 
 #: The status a client sees: a hold past its expiry is EXPIRED even before it is ended.
 EFFECTIVE_STATUS = ("CASE WHEN status = 'held' AND expires_at <= now() THEN 'expired' "
                     "ELSE status END")
-
-
-def blocks(alias: str) -> str:
-    """:data:`BLOCKS` for the columns of ``alias``."""
-    return (f"({alias}.status = 'confirmed' OR ({alias}.status = 'held' "
-            f"AND {alias}.expires_at > now()))")
 
 
 def end_expired(condition: str = "") -> str:
