@@ -43,7 +43,7 @@ WITH due AS (
     RETURNING r.id, r.availability_version
 )
 SELECT e.tenant_id, e.resource_id, min(lower(e.during)) AS start, max(upper(e.during)) AS end_,
-       count(*) AS n, max(v.availability_version) AS version, (SELECT count(*) FROM due) AS due
+       count(*) AS n, max(v.availability_version) AS version
 FROM ended e JOIN bumped v ON v.id = e.resource_id
 GROUP BY e.tenant_id, e.resource_id
 """)
@@ -85,8 +85,8 @@ class HoldSweeper:
             self._task = None
 
     async def sweep_once(self) -> int:
-        """One round: the holds ended, their EXPIRED events published; how many were ended.
-        Returns the batch size when more may be due (the caller loops at once)."""
+        """One round: end expired holds, publish EXPIRED per resource; how many were ended
+        (a full batch means more may be due: the loop goes again at once)."""
         rows = await self._db.fetch(SWEEP, {"batch": self._config.batch})
         ended = 0
         for row in rows:
@@ -95,6 +95,9 @@ class HoldSweeper:
                 row["tenant_id"], row["resource_id"], ChangeReason.EXPIRED,
                 TimeWindow(row["start"], row["end_"]), int(row["version"])))
         self.expired += ended
+        if rows:
+            log.debug("hold sweeper: ended %d expired hold(s) on %d resource(s); %d since start",
+                      ended, len(rows), self.expired)
         return ended
 
     async def _run(self) -> None:
