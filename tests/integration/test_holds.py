@@ -297,3 +297,26 @@ async def test_many_clients_race_holds_and_bookings_for_overlapping_windows(
     assert check_booking_answers(requests, answers, blocking) == []
     statuses = {a["booking"]["status"] for a in answers if a["error"] is None}
     assert statuses == {"HELD", "CONFIRMED"}, statuses
+
+
+async def test_the_sweepers_status_says_when_it_fails_and_when_it_is_off(gateway: Gateway) -> None:
+    from booking_gateway.infra.hold_sweeper import HoldSweeper, SweepConfig
+    from booking_gateway.infra.postgres.database import Database
+
+    unreachable = Database("postgresql://postgres@127.0.0.1:1/nowhere")
+    sweeper = HoldSweeper(unreachable, gateway.deps.events, SweepConfig(interval_s=0.05))
+    assert sweeper.status == "stopped"
+    sweeper.start()
+    try:
+        for _ in range(100):
+            if sweeper.status.startswith("failing"):
+                break
+            await asyncio.sleep(0.05)
+        assert sweeper.status.startswith("failing: "), sweeper.status
+    finally:
+        await sweeper.stop()
+        await unreachable.close()
+    assert sweeper.status == "stopped"
+    off = HoldSweeper(unreachable, gateway.deps.events, SweepConfig(interval_s=0))
+    off.start()
+    assert off.status == "disabled"
