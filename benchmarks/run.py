@@ -38,7 +38,7 @@ import asyncpg
 import httpx
 import psutil
 
-from benchmarks import http_transport, scenarios
+from benchmarks import holds, http_transport, scenarios
 from benchmarks.loadgen import run_load
 from booking_gateway.infra.postgres import scratch
 
@@ -384,6 +384,8 @@ def main(argv: list[str] | None = None) -> int:
                 rounds.append(results)
             transport = http_transport.measure(url, key, gw.pid, seconds=min(args.seconds, 3.0),
                                                rounds=args.rounds, log=log)
+        log("holds, in-process (benchmarks/holds.py)")
+        hold_rows = asyncio.run(holds.measure(db_url, REDIS_URL, args.seconds))
         overlaps = asyncio.run(overlap_count(db_url))
         Path(data["IDS_FILE"]).unlink(missing_ok=True)
     finally:
@@ -392,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     print(report(rounds, overlaps, load.label))
     print()
     print(transport)
+    print(holds.report(hold_rows))
     if args.json:
         args.json.write_text(json.dumps({"rounds": [{k: vars(v) for k, v in r.items()} for r in rounds],
                                          "overlaps": overlaps}, indent=2))

@@ -22,11 +22,13 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
+from booking_gateway.domain.hold_rules import HoldLimits
 from booking_gateway.domain.outcome import Deps
 from booking_gateway.domain.ports import ConflictSpace, Lease, RangeLock
 from booking_gateway.domain.rules import Limits
 from booking_gateway.infra.auth import KeyAuthenticator
 from booking_gateway.infra.clock import SystemClock
+from booking_gateway.infra.hold_sweeper import HoldSweeper, SweepConfig
 from booking_gateway.infra.postgres.database import Database
 from booking_gateway.infra.postgres.engine import create_engine
 from booking_gateway.infra.postgres.store import PostgresBookingStore
@@ -81,6 +83,7 @@ class Gateway:
     live: LiveHub = field(init=False)
     rate_limiter: RedisRateLimiter = field(init=False)
     scripts: ScriptRunner = field(init=False)
+    sweeper: HoldSweeper = field(init=False)
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -108,7 +111,10 @@ class Gateway:
             lock = NoLock()
         self.deps = Deps(store=store, lock=lock,
                          events=RedisEventPublisher(self.redis, prefix=s.redis_prefix),
-                         clock=SystemClock(), limits=limits)
+                         clock=SystemClock(), limits=limits,
+                         holds=HoldLimits(s.max_hold_seconds, s.default_hold_seconds))
+        self.sweeper = HoldSweeper(self.database, self.deps.events, SweepConfig(
+            s.hold_sweep_interval_ms / 1000, s.hold_sweep_batch))
         self.authenticator = KeyAuthenticator(store.tenant_for_key, ttl_seconds=s.key_cache_ttl_ms / 1000)
         self.live = LiveHub(s.redis_url, availability_reader(self.deps), prefix=s.redis_prefix,
                             config=HubConfig(coalesce_s=s.live_coalesce_ms / 1000,
@@ -127,10 +133,12 @@ class Gateway:
         return await self.lock.ping()
 
     def start(self) -> None:
-        """Start what runs in the background: the live hub's Redis subscriber."""
+        """Start what runs in the background: the live hub's Redis subscriber, the hold sweeper."""
         self.live.start()
+        self.sweeper.start()
 
     async def stop(self) -> None:
+        await self.sweeper.stop()
         await self.live.stop()
         await self.lock.aclose()
         await self.scripts.aclose()
@@ -250,7 +258,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *([] if settings.production else [Route("/graphiql/{name}", graphiql.asset)]),
             Route("/healthz", healthz),
             Route("/readyz", readyz(gateway.check_database, gateway.check_redis,
-                                    rate_limit=lambda: gateway.rate_limiter.status)),
+                                    rate_limit=lambda: gateway.rate_limiter.status,
+                                    hold_sweeper=lambda: gateway.sweeper.status)),
         ],
         # browsers may read Retry-After (a 429's wait) and X-Request-Id (what to quote to the operator)
         middleware=[Middleware(CORSMiddleware, allow_origins=list(settings.allowed_origin_list),

@@ -21,6 +21,8 @@ def test_benchmark_suite_runs_and_prints_the_table_and_targets() -> None:
     for variant in ("GET, application/json", "GET, graphql-response+json", "POST, graphql-response+json"):
         assert variant in out.stdout, variant
     assert "overlapping confirmed bookings afterwards: 0" in out.stdout
+    for row in ("holdSlot", "confirmBooking (live hold)", "bookSlot over an expired hold"):
+        assert row in out.stdout, row
 
 
 def test_the_persisted_queries_benchmark_runs_and_prints_every_mode_against_full_text() -> None:

@@ -39,13 +39,20 @@ STORE_RETRY_AFTER_MS = 50
 
 
 async def book_slot(deps: Deps, cmd: BookSlot) -> Outcome[Booking]:
-    outcome = await _book(deps, cmd)
+    return await claim_window(deps, cmd, Mutation.BOOK_SLOT)
+
+
+async def claim_window(deps: Deps, cmd: BookSlot, mutation: Mutation,
+                       hold_seconds: int | None = None) -> Outcome[Booking]:
+    """Book the window, or with ``hold_seconds`` hold it (holdSlot): one path for both."""
+    outcome = await _book(deps, cmd, mutation, hold_seconds)
     if isinstance(outcome.error, (SlotUnavailable, Contended)):
         deps.busy.refused(cmd.resource_id)
     return outcome
 
 
-async def _book(deps: Deps, cmd: BookSlot) -> Outcome[Booking]:
+async def _book(deps: Deps, cmd: BookSlot, mutation: Mutation,
+                hold_seconds: int | None) -> Outcome[Booking]:
     # 1. validate: nothing is written for invalid input
     try:
         rules.check_client_mutation_id(cmd.client_mutation_id)
@@ -56,9 +63,10 @@ async def _book(deps: Deps, cmd: BookSlot) -> Outcome[Booking]:
     except ValidationFailed as err:
         return Outcome(error=err)
 
-    key = IdempotencyKey(cmd.tenant_id, Mutation.BOOK_SLOT, cmd.client_mutation_id)
-    request_hash = fingerprint(Mutation.BOOK_SLOT, resource=cmd.resource_id, window=window,
-                               reference=cmd.reference, note=cmd.note)
+    key = IdempotencyKey(cmd.tenant_id, mutation, cmd.client_mutation_id)
+    hold = {} if hold_seconds is None else {"ttl": hold_seconds}
+    request_hash = fingerprint(mutation, resource=cmd.resource_id, window=window,
+                               reference=cmd.reference, note=cmd.note, **hold)
 
     # 2 + 4. on a resource that refused someone lately: the idempotency fast path, ownership
     # and the optimistic pre-check in one lock-free read, where most of its requests end.
@@ -81,13 +89,15 @@ async def _book(deps: Deps, cmd: BookSlot) -> Outcome[Booking]:
         return pre.prior is None and not pre.conflicts
 
     # 3 + 5 + 6 + 7. hold the conflict space, commit, publish, release
-    new = NewBooking(uuid4(), cmd.tenant_id, cmd.resource_id, window, cmd.reference, cmd.note)
+    new = NewBooking(uuid4(), cmd.tenant_id, cmd.resource_id, window, cmd.reference, cmd.note,
+                     hold_seconds)
+    reason = ChangeReason.BOOKED if hold_seconds is None else ChangeReason.HELD
     try:
         async with deps.lock.hold(space, still_wanted=still_free):
             result = await deps.store.commit_booking(key, request_hash, new)
             if isinstance(result, Booked):
                 await deps.events.publish(AvailabilityChanged(
-                    cmd.tenant_id, cmd.resource_id, ChangeReason.BOOKED, window,
+                    cmd.tenant_id, cmd.resource_id, reason, window,
                     result.availability_version))
     except LockAbandoned:
         assert pre is not None, "the lock is abandoned only after a pre-check"

@@ -84,7 +84,7 @@ async def _cancel(deps: Deps, cmd: CancelBooking, key: IdempotencyKey,
         if (refusal := _refusal(booking, cmd)) is not None:
             return Outcome(error=refusal)
         assert booking is not None
-        if not booking.confirmed:
+        if not (booking.confirmed or booking.held):  # a live hold is cancelled like a booking
             return await _finish(uow, key, request_hash, booking, load) or Outcome(value=booking)
         cancelled = booking.cancelled(deps.clock.now())
         await uow.update_booking(cancelled)
@@ -152,6 +152,9 @@ async def _move(deps: Deps, cmd: RescheduleBooking, key: IdempotencyKey, request
         assert booking is not None
         if booking.window == window:
             return await _finish(uow, key, request_hash, booking, load) or Outcome(value=booking)
+        # resource before holds, the booking commit's lock order; then free what expired
+        await uow.lock_resource(booking.resource_id)
+        await uow.end_expired_holds(booking.resource_id, window)
         conflicts = await uow.overlapping(booking.resource_id, window, booking.id)
         if conflicts:
             rejection = StoredOutcome(request_hash, OutcomeKind.SLOT_UNAVAILABLE,
@@ -173,8 +176,9 @@ async def _move(deps: Deps, cmd: RescheduleBooking, key: IdempotencyKey, request
 
 def _not_movable(booking: Booking | None) -> DomainError | None:
     if booking is not None and not booking.confirmed:
-        return ValidationFailed("bookingId", "the booking is cancelled; only a confirmed "
-                                "booking can be rescheduled")
+        return ValidationFailed("bookingId", f"the booking is {booking.status.value}; only a "
+                                "confirmed booking can be rescheduled (to move a hold, release "
+                                "it and hold the new window)")
     return None
 
 

@@ -42,3 +42,32 @@ class RescheduleBooking:
     start: datetime
     end: datetime
     expected_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HoldSlot:
+    tenant_id: UUID
+    client_mutation_id: str
+    resource_id: UUID
+    start: datetime
+    end: datetime
+    #: None: the configured default
+    ttl_seconds: int | None = None
+    reference: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmBooking:
+    tenant_id: UUID
+    client_mutation_id: str
+    booking_id: UUID
+    expected_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseHold:
+    tenant_id: UUID
+    client_mutation_id: str
+    booking_id: UUID
+    expected_version: int | None = None

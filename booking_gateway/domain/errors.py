@@ -23,6 +23,7 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     VERSION_CONFLICT = "VERSION_CONFLICT"
     NOT_FOUND = "NOT_FOUND"
+    HOLD_EXPIRED = "HOLD_EXPIRED"
 
 
 class DomainError(Exception):
@@ -48,7 +49,8 @@ class SlotUnavailable(DomainError):
 
     def __init__(self, conflicts: Sequence[TimeWindow]) -> None:
         windows = ", ".join(str(w) for w in conflicts[:3]) + (" ..." if len(conflicts) > 3 else "")
-        super().__init__(f"the window overlaps {len(conflicts)} confirmed booking(s): {windows}")
+        super().__init__(f"the window overlaps {len(conflicts)} confirmed booking(s) or live hold(s): "
+                         f"{windows}")
         self.conflicts = tuple(conflicts)
 
 
@@ -90,3 +92,15 @@ class NotFound(DomainError):
         super().__init__(f"no {kind} with this id for this tenant")
         self.kind = kind
         self.object_id = object_id
+
+
+class HoldExpired(DomainError):
+    """confirmBooking came after the hold expired, and the window has been taken since."""
+
+    code = ErrorCode.HOLD_EXPIRED
+
+    def __init__(self, conflicts: Sequence[TimeWindow]) -> None:
+        windows = ", ".join(str(w) for w in conflicts[:3]) + (" ..." if len(conflicts) > 3 else "")
+        super().__init__("the hold expired and its window is no longer free: it overlaps "
+                         f"{len(conflicts)} booking(s) or hold(s): {windows}; hold a new window")
+        self.conflicts = tuple(conflicts)

@@ -20,6 +20,9 @@ class Mutation(StrEnum):
     BOOK_SLOT = "bookSlot"
     CANCEL_BOOKING = "cancelBooking"
     RESCHEDULE_BOOKING = "rescheduleBooking"
+    HOLD_SLOT = "holdSlot"
+    CONFIRM_BOOKING = "confirmBooking"
+    RELEASE_HOLD = "releaseHold"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,8 @@ class OutcomeKind(StrEnum):
 
     SUCCEEDED = "succeeded"
     SLOT_UNAVAILABLE = "slot_unavailable"
+    #: confirmBooking of a hold whose window was taken after it expired
+    HOLD_EXPIRED = "hold_expired"
 
 
 @dataclass(frozen=True, slots=True)

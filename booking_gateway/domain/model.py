@@ -14,6 +14,10 @@ from booking_gateway.domain.time_window import TimeWindow
 class BookingStatus(StrEnum):
     CONFIRMED = "confirmed"
     CANCELLED = "cancelled"
+    #: a hold: blocks its window until ``expires_at`` (the database's clock), then EXPIRED
+    HELD = "held"
+    EXPIRED = "expired"
+    RELEASED = "released"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +41,20 @@ class Booking:
     note: str | None
     created_at: datetime
     updated_at: datetime
+    #: a hold's end (also kept once it was confirmed, released or expired); None for a booking
+    expires_at: datetime | None = None
 
     @property
     def confirmed(self) -> bool:
         return self.status is BookingStatus.CONFIRMED
+
+    @property
+    def held(self) -> bool:
+        """A live hold (the store reports an expired one as EXPIRED)."""
+        return self.status is BookingStatus.HELD
+
+    def with_status(self, status: BookingStatus, at: datetime) -> Booking:
+        return replace(self, status=status, version=self.version + 1, updated_at=at)
 
     def cancelled(self, at: datetime) -> Booking:
         return replace(self, status=BookingStatus.CANCELLED, version=self.version + 1,

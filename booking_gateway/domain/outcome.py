@@ -7,6 +7,7 @@ from typing import Generic, TypeVar
 
 from booking_gateway.domain.busy_resources import BusyResources
 from booking_gateway.domain.errors import DomainError
+from booking_gateway.domain.hold_rules import HoldLimits
 from booking_gateway.domain.ports import BookingStore, Clock, EventPublisher, RangeLock
 from booking_gateway.domain.rules import Limits
 
@@ -31,3 +32,4 @@ class Deps:
     limits: Limits
     #: Per process: which resources' bookings pre-check before the lock (see busy_resources).
     busy: BusyResources = field(default_factory=BusyResources)
+    holds: HoldLimits = field(default_factory=HoldLimits)

@@ -96,6 +96,10 @@ class ChangeReason(StrEnum):
     BOOKED = "BOOKED"
     CANCELLED = "CANCELLED"
     RESCHEDULED = "RESCHEDULED"
+    HELD = "HELD"
+    CONFIRMED = "CONFIRMED"
+    RELEASED = "RELEASED"
+    EXPIRED = "EXPIRED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +128,8 @@ class NewBooking:
     window: TimeWindow
     reference: str | None
     note: str | None
+    #: a hold of this many seconds from the store's clock; None for a confirmed booking
+    hold_seconds: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +206,17 @@ class UnitOfWork(Protocol):
 
     async def overlapping(self, resource_id: UUID, window: TimeWindow,
                           excluding: UUID) -> tuple[TimeWindow, ...]: ...
+
+    async def lock_resource(self, resource_id: UUID) -> None:
+        """Lock the resource's row first, in the order the booking commit takes its locks
+        (resource, then holds), so that changes of holds never deadlock with it."""
+        ...
+
+    async def end_expired_holds(self, resource_id: UUID, window: TimeWindow) -> int:
+        """End (status EXPIRED) the expired holds overlapping ``window``; how many.
+
+        The exclusion constraint still sees them, so a write into the window runs this first."""
+        ...
 
     async def update_booking(self, booking: Booking) -> None:
         """Write status, window, version and updated_at; raises :class:`OverlapViolation`."""

@@ -85,6 +85,17 @@ class Settings(BaseSettings):
     #: Longest pause between attempts to re-establish the Redis subscriber connection.
     live_reconnect_max_ms: int = Field(default=5000, ge=100, le=300_000)
 
+    # --- holds (holdSlot) ---
+    #: Longest hold a client may ask for (ttlSeconds).
+    max_hold_seconds: int = Field(default=900, ge=1, le=86_400)
+    #: A hold's length when holdSlot gives no ttlSeconds (capped at max_hold_seconds).
+    default_hold_seconds: int = Field(default=300, ge=1, le=86_400)
+    #: How often the sweeper marks expired holds and tells subscribers; 0 turns it off (holds
+    #: still expire on time: the sweeper is only about prompt EXPIRED events).
+    hold_sweep_interval_ms: int = Field(default=1000, ge=0, le=3_600_000)
+    #: Expired holds one sweep round ends at most (it loops at once while rounds are full).
+    hold_sweep_batch: int = Field(default=500, ge=1, le=100_000)
+
     @field_validator("database_url")
     @classmethod
     def _postgres_url(cls, value: str | None) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from booking_gateway.domain import book_slot as booking_uc
-from booking_gateway.domain import change_booking, commands, resources
+from booking_gateway.domain import change_booking, commands, holds, resources
 from booking_gateway.domain.errors import DomainError, NotFound
 from booking_gateway.domain.model import Booking as DomainBooking
 from booking_gateway.domain.outcome import Outcome
@@ -74,6 +74,49 @@ async def reschedule_booking(ctx: Context,
     booking, replayed, error = _booking_parts(outcome, data.booking_id)
     return payloads.RescheduleBookingPayload(client_mutation_id=data.client_mutation_id,
                                              booking=booking, replayed=replayed, error=error)
+
+
+async def hold_slot(ctx: Context, data: inputs.HoldSlotInput) -> payloads.HoldSlotPayload:
+    try:
+        resource_id = expect_id(data.resource_id, "Resource", "resourceId")
+        outcome: Outcome[DomainBooking] = Outcome(error=NotFound("Resource", None))
+        if resource_id is not None:
+            outcome = await holds.hold_slot(ctx.deps, commands.HoldSlot(
+                ctx.tenant_id, data.client_mutation_id, resource_id, data.start, data.end,
+                data.ttl_seconds, data.reference, data.note))
+    except DomainError as err:
+        outcome = Outcome(error=err)
+    booking, replayed, error = _booking_parts(outcome, data.resource_id)
+    return payloads.HoldSlotPayload(client_mutation_id=data.client_mutation_id, booking=booking,
+                                    replayed=replayed, error=error)
+
+
+async def confirm_booking(ctx: Context, data: inputs.ConfirmBookingInput) -> payloads.ConfirmBookingPayload:
+    try:
+        booking_id = expect_id(data.booking_id, "Booking", "bookingId")
+        outcome: Outcome[DomainBooking] = Outcome(error=NotFound("Booking", None))
+        if booking_id is not None:
+            outcome = await holds.confirm_booking(ctx.deps, commands.ConfirmBooking(
+                ctx.tenant_id, data.client_mutation_id, booking_id, data.expected_version))
+    except DomainError as err:
+        outcome = Outcome(error=err)
+    booking, replayed, error = _booking_parts(outcome, data.booking_id)
+    return payloads.ConfirmBookingPayload(client_mutation_id=data.client_mutation_id,
+                                          booking=booking, replayed=replayed, error=error)
+
+
+async def release_hold(ctx: Context, data: inputs.ReleaseHoldInput) -> payloads.ReleaseHoldPayload:
+    try:
+        booking_id = expect_id(data.booking_id, "Booking", "bookingId")
+        outcome: Outcome[DomainBooking] = Outcome(error=NotFound("Booking", None))
+        if booking_id is not None:
+            outcome = await holds.release_hold(ctx.deps, commands.ReleaseHold(
+                ctx.tenant_id, data.client_mutation_id, booking_id, data.expected_version))
+    except DomainError as err:
+        outcome = Outcome(error=err)
+    booking, replayed, error = _booking_parts(outcome, data.booking_id)
+    return payloads.ReleaseHoldPayload(client_mutation_id=data.client_mutation_id,
+                                       booking=booking, replayed=replayed, error=error)
 
 
 def _booking_parts(outcome: Outcome[DomainBooking],

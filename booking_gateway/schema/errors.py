@@ -13,7 +13,7 @@ from booking_gateway.schema.types import TimeWindow
 @strawberry.enum
 class ErrorCode(Enum):
     SLOT_UNAVAILABLE = strawberry.enum_value("SLOT_UNAVAILABLE",
-                                             description="The window overlaps a confirmed booking.")
+                                             description="The window overlaps a confirmed booking or a live hold.")
     VALIDATION_FAILED = strawberry.enum_value("VALIDATION_FAILED", description=(
         "The input breaks a rule (end <= start, missing offset, too long, unknown time zone...)."))
     CONTENDED = strawberry.enum_value("CONTENDED", description=(
@@ -23,6 +23,8 @@ class ErrorCode(Enum):
         "IDEMPOTENCY_KEY_REUSED", description="The clientMutationId was used before with a different input.")
     VERSION_CONFLICT = strawberry.enum_value("VERSION_CONFLICT", description="expectedVersion did not match.")
     NOT_FOUND = strawberry.enum_value("NOT_FOUND", description="No such object for this tenant.")
+    HOLD_EXPIRED = strawberry.enum_value("HOLD_EXPIRED", description=(
+        "confirmBooking of a hold that expired and whose window was taken since."))
 
 
 @strawberry.interface
@@ -34,7 +36,7 @@ class MutationError:
 @strawberry.type
 class SlotUnavailable(MutationError):
     conflicts: list[TimeWindow] = strawberry.field(
-        description="The confirmed bookings' windows that overlap the request.")
+        description="The windows of the confirmed bookings and live holds that overlap the request.")
 
 
 @strawberry.type
@@ -62,8 +64,14 @@ class NotFound(MutationError):
     pass
 
 
+@strawberry.type
+class HoldExpired(MutationError):
+    conflicts: list[TimeWindow] = strawberry.field(
+        description="The bookings' and live holds' windows that took the expired hold's window.")
+
+
 ERROR_TYPES = (SlotUnavailable, ValidationFailed, Contended, IdempotencyKeyReused, VersionConflict,
-               NotFound)
+               NotFound, HoldExpired)
 
 
 def to_graphql(error: domain.DomainError, message: str | None = None) -> MutationError:
@@ -84,4 +92,7 @@ def to_graphql(error: domain.DomainError, message: str | None = None) -> Mutatio
             return VersionConflict(code=code, message=text, current_version=error.current_version)
         case domain.NotFound():
             return NotFound(code=code, message=text)
+        case domain.HoldExpired():
+            return HoldExpired(code=code, message=text,
+                               conflicts=[TimeWindow.of(w) for w in error.conflicts])
     raise TypeError(f"no GraphQL type for {type(error).__name__}")  # pragma: no cover

@@ -89,3 +89,35 @@ class RescheduleBookingInput:
     start: datetime
     end: datetime
     expected_version: int | None = None
+
+
+@flat_input
+@strawberry.input
+class HoldSlotInput:
+    client_mutation_id: str
+    resource_id: strawberry.ID
+    start: datetime
+    end: datetime
+    ttl_seconds: int | None = strawberry.field(default=None, description=(
+        "How long the hold blocks the window, 1 to BOOKING_MAX_HOLD_SECONDS (default 900); "
+        "null: BOOKING_DEFAULT_HOLD_SECONDS (default 300)."))
+    reference: str | None = None
+    note: str | None = None
+
+
+@flat_input
+@strawberry.input
+class ConfirmBookingInput:
+    client_mutation_id: str
+    booking_id: strawberry.ID
+    expected_version: int = strawberry.field(
+        description="The hold's version as last seen; any other: VERSION_CONFLICT.")
+
+
+@flat_input
+@strawberry.input
+class ReleaseHoldInput:
+    client_mutation_id: str
+    booking_id: strawberry.ID
+    expected_version: int | None = strawberry.field(
+        default=None, description="If given and not the hold's current version: VERSION_CONFLICT.")

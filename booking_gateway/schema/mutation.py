@@ -10,13 +10,19 @@ from booking_gateway.resolvers.context import Context
 from booking_gateway.schema.inputs import (
     BookSlotInput,
     CancelBookingInput,
+    ConfirmBookingInput,
     CreateResourceInput,
+    HoldSlotInput,
+    ReleaseHoldInput,
     RescheduleBookingInput,
 )
 from booking_gateway.schema.payloads import (
     BookSlotPayload,
     CancelBookingPayload,
+    ConfirmBookingPayload,
     CreateResourcePayload,
+    HoldSlotPayload,
+    ReleaseHoldPayload,
     RescheduleBookingPayload,
 )
 
@@ -41,3 +47,19 @@ class Mutation:
     async def reschedule_booking(self, info: Info[Context, None],
                                  input: RescheduleBookingInput) -> RescheduleBookingPayload:
         return await mutations.reschedule_booking(info.context, input)
+
+    @strawberry.mutation(description="Hold a window for ttlSeconds: it blocks everyone else "
+                         "like a confirmed booking until confirmed, released or expired.")
+    async def hold_slot(self, info: Info[Context, None], input: HoldSlotInput) -> HoldSlotPayload:
+        return await mutations.hold_slot(info.context, input)
+
+    @strawberry.mutation(description="Turn a hold into a confirmed booking (an expired one only "
+                         "if its window is still free, else HOLD_EXPIRED).")
+    async def confirm_booking(self, info: Info[Context, None],
+                              input: ConfirmBookingInput) -> ConfirmBookingPayload:
+        return await mutations.confirm_booking(info.context, input)
+
+    @strawberry.mutation(description="Give a hold back: its window is free at once.")
+    async def release_hold(self, info: Info[Context, None],
+                           input: ReleaseHoldInput) -> ReleaseHoldPayload:
+        return await mutations.release_hold(info.context, input)

@@ -39,3 +39,28 @@ class RescheduleBookingPayload:
     booking: Booking | None
     replayed: bool
     error: MutationError | None
+
+
+@strawberry.type
+class HoldSlotPayload:
+    client_mutation_id: str
+    booking: Booking | None = strawberry.field(
+        description="The hold (status HELD, expiresAt); on a replay, as it is now.")
+    replayed: bool
+    error: MutationError | None
+
+
+@strawberry.type
+class ConfirmBookingPayload:
+    client_mutation_id: str
+    booking: Booking | None
+    replayed: bool
+    error: MutationError | None
+
+
+@strawberry.type
+class ReleaseHoldPayload:
+    client_mutation_id: str
+    booking: Booking | None
+    replayed: bool
+    error: MutationError | None

@@ -22,6 +22,10 @@ class ChangeReason(Enum):
     BOOKED = "BOOKED"
     CANCELLED = "CANCELLED"
     RESCHEDULED = "RESCHEDULED"
+    HELD = "HELD"
+    CONFIRMED = "CONFIRMED"
+    RELEASED = "RELEASED"
+    EXPIRED = "EXPIRED"
 
 
 @strawberry.type

@@ -36,6 +36,11 @@ class TimeWindow:
 class BookingStatus(Enum):
     CONFIRMED = "confirmed"
     CANCELLED = "cancelled"
+    HELD = strawberry.enum_value("held", description=(
+        "A hold (holdSlot): blocks the window like a confirmed booking until expiresAt."))
+    EXPIRED = strawberry.enum_value("expired", description=(
+        "A hold past its expiresAt: the window is free again; confirmBooking may still take it."))
+    RELEASED = strawberry.enum_value("released", description="A hold given back with releaseHold.")
 
 
 @strawberry.type
@@ -113,6 +118,9 @@ class Booking(Node):
     note: str | None
     created_at: datetime
     updated_at: datetime
+    expires_at: datetime | None = strawberry.field(description=(
+        "When a hold stops blocking its window (PostgreSQL's clock); null for a booking that "
+        "was never a hold."))
     domain: strawberry.Private[model.Booking]
 
     @classmethod
@@ -121,7 +129,8 @@ class Booking(Node):
             id=strawberry.ID(to_global_id("Booking", booking.id)), start=booking.window.start,
             end=booking.window.end, status=BookingStatus(booking.status.value),
             version=booking.version, reference=booking.reference, note=booking.note,
-            created_at=booking.created_at, updated_at=booking.updated_at, domain=booking)
+            created_at=booking.created_at, updated_at=booking.updated_at,
+            expires_at=booking.expires_at, domain=booking)
 
     @strawberry.field
     async def resource(self, info: Info[Context, None]) -> Resource:

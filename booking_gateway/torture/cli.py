@@ -80,6 +80,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--weaken", action="store_true",
                    help="counter-proof: drop the exclusion constraint and run the gateways with "
                         "BOOKING_UNSAFE_NO_LOCK=1; succeeds only if the checker finds double bookings")
+    p.add_argument("--weaken-holds", action="store_true",
+                   help="counter-proof for holds: every hold is stored already expired, so holds "
+                        "block nothing; succeeds only if the checker finds holds invariant (6) violations")
     return p
 
 
@@ -96,7 +99,8 @@ def main(argv: list[str]) -> int:
         duration_s=args.duration, max_attempts=args.attempts, gateways=args.gateways, clients=args.clients,
         resources=args.resources, faults=args.faults, fault_interval_s=args.fault_interval,
         lock_ttl_ms=args.lock_ttl_ms, lock_wait_ms=args.lock_wait_ms, request_timeout_s=args.request_timeout,
-        double_click=args.double_click, seed=seed, keep=args.keep, weaken=args.weaken)
+        double_click=args.double_click, seed=seed, keep=args.keep, weaken=args.weaken,
+        weaken_holds=args.weaken_holds)
     return _run(config)
 
 
@@ -115,7 +119,8 @@ def _run(config: Config) -> int:
         _echo(f"error: {err}")
         return 2
     summary = summarize(result.history, result.check, header=_header(config, result.elapsed_s),
-                        reconcile_overlaps=result.reconcile_overlaps, weakened=config.weaken)
+                        reconcile_overlaps=result.reconcile_overlaps, weakened=config.weaken,
+                        weakened_holds=config.weaken_holds)
     return _finish(summary, config.out)
 
 
@@ -146,7 +151,8 @@ async def _interruptible(config: Config) -> RunResult:
 
 def _header(config: Config, elapsed_s: float) -> str:
     faults = ", ".join(config.faults) or "none"
-    build = "WEAKENED build (no constraint, no lock)" if config.weaken else "normal build"
+    build = ("WEAKENED build (no constraint, no lock)" if config.weaken
+             else "WEAKENED holds (stored expired)" if config.weaken_holds else "normal build")
     return (f"booking-gateway torture: {build}, {elapsed_s:.0f} s, {config.gateways} gateways, "
             f"{config.clients} clients, {config.resources} resources, lock TTL {config.lock_ttl_ms} ms, "
             f"seed {config.seed}\nfaults: {faults} (one every {config.fault_interval_s:g} s)")
@@ -174,6 +180,7 @@ def check_main(argv: list[str]) -> int:
         print(f"error: cannot read the run in {args.directory}: {err}", file=sys.stderr)
         return 2
     weakened = bool(meta.get("config", {}).get("weaken"))
+    weakened_holds = bool(meta.get("config", {}).get("weaken_holds"))
     summary = summarize(history, check(history), header=f"booking-gateway torture check {args.directory}",
-                        reconcile_overlaps=None, weakened=weakened)
+                        reconcile_overlaps=None, weakened=weakened, weakened_holds=weakened_holds)
     return _finish(summary, None)

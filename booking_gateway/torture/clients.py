@@ -32,6 +32,7 @@ booking { id start end status version resource { id } }
 error {
   __typename code message
   ... on SlotUnavailable { conflicts { start end } }
+  ... on HoldExpired { conflicts { start end } }
   ... on Contended { retryAfterMs }
   ... on VersionConflict { currentVersion }
 }"""
@@ -41,6 +42,10 @@ DOCUMENTS = {
     Kind.CANCEL: f"mutation($input: CancelBookingInput!) {{ m: cancelBooking(input: $input) {{ {_FIELDS} }} }}",
     Kind.RESCHEDULE: (f"mutation($input: RescheduleBookingInput!) "
                       f"{{ m: rescheduleBooking(input: $input) {{ {_FIELDS} }} }}"),
+    Kind.HOLD: f"mutation($input: HoldSlotInput!) {{ m: holdSlot(input: $input) {{ {_FIELDS} }} }}",
+    Kind.CONFIRM: (f"mutation($input: ConfirmBookingInput!) "
+                   f"{{ m: confirmBooking(input: $input) {{ {_FIELDS} }} }}"),
+    Kind.RELEASE: f"mutation($input: ReleaseHoldInput!) {{ m: releaseHold(input: $input) {{ {_FIELDS} }} }}",
 }
 
 #: Connecting failed: the request was never sent, so it certainly did nothing.
@@ -140,6 +145,9 @@ class Operations:
         if payload is not None:
             if payload.get("booking"):
                 self.workload.learn(payload["booking"])
+                if (kind is Kind.HOLD and not payload.get("replayed")
+                        and payload["booking"]["status"] == "HELD"):
+                    self.workload.held(payload["booking"], int(data["ttlSeconds"]), self.clock())
             elif (current := (payload.get("error") or {}).get("currentVersion")) is not None:
                 self.workload.learn_version(data.get("bookingId", ""), int(current))
         return Sent(outcome, payload)

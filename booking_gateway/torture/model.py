@@ -20,6 +20,15 @@ class Kind(StrEnum):
     BOOK = "book"
     CANCEL = "cancel"
     RESCHEDULE = "reschedule"
+    HOLD = "hold"
+    CONFIRM = "confirm"
+    RELEASE = "release"
+
+
+#: The operations that make a booking (a hold is a booking with status HELD).
+CREATES = frozenset({Kind.BOOK, Kind.HOLD})
+#: The statuses after which a booking never blocks again (an EXPIRED hold may still be confirmed).
+FINAL_ENDS = frozenset({"CANCELLED", "RELEASED"})
 
 
 class Outcome(StrEnum):
@@ -37,7 +46,9 @@ class Phase(StrEnum):
 
 
 #: Refusals the gateway stores for replay; every later request with the key must repeat them.
-STORED_REFUSALS = frozenset({"SLOT_UNAVAILABLE"})
+STORED_REFUSALS = frozenset({"SLOT_UNAVAILABLE", "HOLD_EXPIRED"})
+#: Refusals that list the windows that were in the way (checked like SLOT_UNAVAILABLE).
+CONFLICT_REFUSALS = frozenset({"SLOT_UNAVAILABLE", "HOLD_EXPIRED"})
 #: Refusals that promise nothing was done and invite a retry with the same key.
 RETRYABLE_REFUSALS = frozenset({"CONTENDED"})
 
@@ -85,13 +96,16 @@ class Request:
     booking: str | None = None
     window: Span | None = None
     expected_version: int | None = None
+    #: a hold's ttlSeconds
+    ttl: int | None = None
 
     @classmethod
     def of(cls, kind: Kind, data: Mapping[str, Any]) -> Request:
         """From the GraphQL input as sent."""
         window = Span.of(data) if "start" in data and "end" in data else None
         return cls(kind, str(data["clientMutationId"]), plain_id(data.get("resourceId")),
-                   plain_id(data.get("bookingId")), window, data.get("expectedVersion"))
+                   plain_id(data.get("bookingId")), window, data.get("expectedVersion"),
+                   data.get("ttlSeconds"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +121,16 @@ class BookingState:
     @property
     def confirmed(self) -> bool:
         return self.status == "CONFIRMED"
+
+    @property
+    def ended_for_good(self) -> bool:
+        """Cancelled or released: it never blocks again."""
+        return self.status in FINAL_ENDS
+
+    @property
+    def durable_state(self) -> tuple[Span, str]:
+        """What a version pins down: a hold turns EXPIRED by time alone, at the same version."""
+        return self.window, "HELD" if self.status == "EXPIRED" else self.status
 
     @classmethod
     def of(cls, data: Mapping[str, Any]) -> BookingState:

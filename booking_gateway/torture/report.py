@@ -29,12 +29,16 @@ class Summary:
     violations: dict[Invariant, int]
     weakened: bool = False
     examples: list[str] = field(default_factory=list)
+    weakened_holds: bool = False
 
     @property
     def proof_held(self) -> bool:
-        """Normal build: no violation. Weakened build: the checker caught the double bookings."""
+        """Normal build: no violation. Weakened build: the checker caught the double bookings;
+        weakened holds: it caught bookings over live holds."""
         if self.weakened:
             return self.violations[Invariant.NO_OVERLAP] > 0
+        if self.weakened_holds:
+            return self.violations[Invariant.HOLDS] > 0
         return not any(self.violations.values()) and not self.reconcile_overlaps
 
     def to_json(self) -> dict[str, Any]:
@@ -45,12 +49,13 @@ class Summary:
             "faults": dict(self.faults), "bookings_while_redis_down": self.bookings_while_redis_down,
             "confirmed_at_end": self.confirmed_at_end, "reconcile_overlaps": self.reconcile_overlaps,
             "violations": {str(i.value): n for i, n in self.violations.items()},
-            "weakened": self.weakened, "proof_held": self.proof_held, "examples": self.examples,
+            "weakened": self.weakened, "weakened_holds": self.weakened_holds,
+            "proof_held": self.proof_held, "examples": self.examples,
         }
 
 
 def summarize(history: History, result: CheckResult, *, header: str, reconcile_overlaps: int | None,
-              weakened: bool = False, examples: int = 10) -> Summary:
+              weakened: bool = False, examples: int = 10, weakened_holds: bool = False) -> Summary:
     attempts = history.attempts
     left = [op for op in result.operations if not op.settled_in_run]
     return Summary(
@@ -68,6 +73,7 @@ def summarize(history: History, result: CheckResult, *, header: str, reconcile_o
         violations=result.per_invariant,
         weakened=weakened,
         examples=[str(v) for v in result.violations[:examples]],
+        weakened_holds=weakened_holds,
     )
 
 
@@ -131,4 +137,9 @@ def _verdict(s: Summary) -> str:
         return (f"RESULT: counter-proof held: the weakened build double-booked and the checker caught it "
                 f"({total:,} violations)" if s.proof_held else
                 "RESULT: COUNTER-PROOF FAILED: the weakened build made no double booking the checker found")
+    if s.weakened_holds:
+        held = s.violations[Invariant.HOLDS]
+        return (f"RESULT: counter-proof held: holds that block nothing were caught ({held:,} holds "
+                "violations)" if s.proof_held else
+                "RESULT: COUNTER-PROOF FAILED: the checker found no booking over a live hold")
     return "RESULT: PASS (zero violations)" if s.proof_held else f"RESULT: FAIL ({total:,} violations)"

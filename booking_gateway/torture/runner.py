@@ -66,6 +66,9 @@ async def run(config: Config, echo: Echo) -> RunResult:
         if config.weaken:
             await database.weaken()
             echo("WEAKENED build: exclusion constraint dropped, gateways run with BOOKING_UNSAFE_NO_LOCK=1")
+        if config.weaken_holds:
+            await database.weaken_holds()
+            echo("WEAKENED holds: every hold is stored already expired, so no hold blocks its window")
         tenant_id, key = await database.create_tenant(f"torture-{secrets.token_hex(4)}")
 
         redis = RedisServer(config.out / "redis", free_port())
@@ -87,7 +90,7 @@ async def run(config: Config, echo: Echo) -> RunResult:
         resources = [await _create_resource(http, gateways[0].url, key, i) for i in range(config.resources)]
         recorder.write({"type": "meta", "config": config.to_json(), "database": database.name,
                         "tenant": str(tenant_id), "resources": resources})
-        ops = Operations(endpoint, recorder, Workload(resources, config.round_s), clock,
+        ops = Operations(endpoint, recorder, Workload(resources, config.round_s, seed=config.seed), clock,
                          ClientSettings(double_click=config.double_click))
         nemesis = Nemesis(Targets(gateways, redis, proxy, database, endpoint, config.lock_ttl_ms / 1000,
                                   weakened=config.weaken),
@@ -174,6 +177,8 @@ async def _drive(config: Config, ops: Operations, nemesis: Nemesis, rng: random.
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     echo(_progress_line(ops, nemesis, clock()) + "  (workload stopped, faults healed)")
+    fates = ", ".join(f"{fate} {n}" for fate, n in sorted(ops.workload.hold_fates.items()))
+    echo(f"holds acknowledged, by fate: {fates or 'none'}")
 
 
 def _progress_line(ops: Operations, nemesis: Nemesis, now: float) -> str:

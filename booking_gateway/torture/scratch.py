@@ -13,15 +13,30 @@ from uuid import UUID
 import asyncpg
 
 from booking_gateway.infra.postgres import scratch
+from booking_gateway.infra.postgres.blocking import EFFECTIVE_STATUS
 from booking_gateway.torture.model import BookingState, Span
 
 APPLICATION_NAME = "booking-torture"
 GATEWAY_APPLICATION_NAME = "booking-gateway"
 PREFIX = "bg_torture"
 
-_FINAL_STATE = """
-SELECT id, resource_id, lower(during) AS start, upper(during) AS end_, status, version
+_FINAL_STATE = f"""
+SELECT id, resource_id, lower(during) AS start, upper(during) AS end_,
+       {EFFECTIVE_STATUS} AS status, version
 FROM bookings WHERE tenant_id = $1 ORDER BY resource_id, lower(during), id
+"""
+
+# The holds counter-proof: a hold is stored with expires_at = now(), so the blocking predicate
+# (expires_at > now()) never counts it and the next writer ends it before its insert: holds
+# answer HELD with their ttlSeconds but block nothing.
+_WEAKEN_HOLDS = """
+CREATE FUNCTION torture_weak_holds() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.status = 'held' THEN NEW.expires_at := now(); END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER torture_weak_holds BEFORE INSERT ON bookings
+    FOR EACH ROW EXECUTE FUNCTION torture_weak_holds();
 """
 
 
@@ -55,6 +70,14 @@ class ScratchDatabase:
     async def weaken(self) -> None:
         """The counter-proof's database: without the exclusion constraint that keeps the promise."""
         await self._execute(self.url, "ALTER TABLE bookings DROP CONSTRAINT bookings_no_overlap")
+
+    async def weaken_holds(self) -> None:
+        """The holds counter-proof's database: every hold is stored already expired."""
+        conn = await self._connect(self.url)
+        try:
+            await conn.execute(_WEAKEN_HOLDS)
+        finally:
+            await conn.close()
 
     async def drop(self) -> None:
         if self.created:

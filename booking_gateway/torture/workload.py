@@ -15,10 +15,17 @@ announced a moment ahead so that the gateways' queues drain while the clients ga
 constraint and the lock, what then double-books is two commits reaching PostgreSQL within the
 same few milliseconds: rare per race (a gateway runs its requests' CPU work one at a time), so the
 workload races a lot, and the counter-proof runs four gateways for a few thousand attempts.
+
+Holds (issue 14) go to the hot region too, with a ttlSeconds of 2 or 3, so they race bookings
+while live. Each acknowledged hold gets a fate: confirmed in time, released, or abandoned to
+expire; a part of the abandoned ones is confirmed just after its expiry, at the same instant as
+a booking of the very same window, so that the confirm-after-expiry race happens for real.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -62,21 +69,41 @@ class Mix:
     with_version: float = 0.5
     rush: float = 0.2
     rush_size: int = 8
+    #: of the single operations, the share that are holds
+    hold: float = 0.2
+    #: fates of an acknowledged hold: confirmed in time, released; the rest are abandoned
+    confirm: float = 0.45
+    release: float = 0.25
+    #: of the abandoned holds, the share confirmed just after expiry, racing a booking
+    late_confirm: float = 0.5
 
 
 class Workload:
-    def __init__(self, resources: list[str], round_s: float = 0.5, mix: Mix | None = None) -> None:
+    def __init__(self, resources: list[str], round_s: float = 0.5, mix: Mix | None = None,
+                 seed: int = 0) -> None:
         self.resources = resources
         self.round_s = round_s
         self.mix = mix or Mix()
         self.known: dict[str, KnownBooking] = {}
         self._races = 0
+        #: operations due at a run time: (due, tie-breaker, kind, input)
+        self._scheduled: list[tuple[float, int, Kind, dict[str, Any]]] = []
+        self._fates = random.Random(seed)
+        self._tickets = itertools.count()
+        #: how many acknowledged holds got each fate (the run prints it)
+        self.hold_fates: dict[str, int] = {}
 
     def region(self, now: float) -> int:
         return int(now / self.round_s)
 
     def next(self, rng: random.Random, now: float) -> list[tuple[Kind, dict[str, Any]]]:
         """The next operations (one, or a rush) as kind and GraphQL input without clientMutationId."""
+        due: list[tuple[Kind, dict[str, Any]]] = []
+        while self._scheduled and self._scheduled[0][0] <= now and len(due) < self.mix.rush_size:
+            _, _, kind, data = heapq.heappop(self._scheduled)
+            due.append((kind, data))
+        if due:
+            return due
         if rng.random() < self.mix.rush:
             return self._rush(rng, self.new_race(rng, now))
         return [self._one(rng, now)]
@@ -110,6 +137,8 @@ class Workload:
                 "end": _iso(race.instant + timedelta(minutes=rng.randint(1, 80)))}
 
     def _one(self, rng: random.Random, now: float) -> tuple[Kind, dict[str, Any]]:
+        if rng.random() < self.mix.hold:
+            return Kind.HOLD, {**self._book(rng, now), "ttlSeconds": rng.choice((2, 3))}
         roll = rng.random()
         if not self.known or roll < self.mix.book:
             return Kind.BOOK, self._book(rng, now)
@@ -145,6 +174,32 @@ class Workload:
             self.known[booking["id"]] = KnownBooking(
                 booking["id"], booking["resource"]["id"], datetime.fromisoformat(booking["start"]),
                 datetime.fromisoformat(booking["end"]), int(booking["version"]))
+
+    def held(self, booking: dict[str, Any], ttl: int, now: float) -> None:
+        """An acknowledged hold: decide its fate and schedule what it needs."""
+        rng, m = self._fates, self.mix
+        roll = rng.random()
+        base = {"bookingId": booking["id"]}
+        if roll < m.confirm:
+            fate = "confirm"
+            self._schedule(now + rng.uniform(0, 0.5) * ttl, Kind.CONFIRM,
+                           {**base, "expectedVersion": int(booking["version"])})
+        elif roll < m.confirm + m.release:
+            fate = "release"
+            extra = {"expectedVersion": int(booking["version"])} if rng.random() < 0.5 else {}
+            self._schedule(now + rng.uniform(0, 0.5) * ttl, Kind.RELEASE, {**base, **extra})
+        elif rng.random() < m.late_confirm:
+            fate = "late-confirm"
+            at = now + ttl + rng.uniform(0.05, 0.4)
+            self._schedule(at, Kind.CONFIRM, {**base, "expectedVersion": int(booking["version"])})
+            self._schedule(at, Kind.BOOK, {"resourceId": booking["resource"]["id"],
+                                           "start": booking["start"], "end": booking["end"]})
+        else:
+            fate = "abandon"
+        self.hold_fates[fate] = self.hold_fates.get(fate, 0) + 1
+
+    def _schedule(self, at: float, kind: Kind, data: dict[str, Any]) -> None:
+        heapq.heappush(self._scheduled, (at, next(self._tickets), kind, data))
 
     def learn_version(self, booking_id: str, version: int) -> None:
         if (seen := self.known.get(booking_id)) is not None and version > seen.version:

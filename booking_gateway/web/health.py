@@ -20,7 +20,8 @@ async def healthz(_: Request) -> JSONResponse:
 
 
 def readyz(database: Callable[[], Awaitable[None]], redis: Callable[[], Awaitable[bool]], *,
-           rate_limit: Callable[[], str] | None = None) -> Callable[[Request], Awaitable[JSONResponse]]:
+           rate_limit: Callable[[], str] | None = None,
+           hold_sweeper: Callable[[], str] | None = None) -> Callable[[Request], Awaitable[JSONResponse]]:
     """PostgreSQL unreachable: 503 (nothing can be booked). Redis unreachable: 200 "degraded"
     (bookings continue without the range lock, kept correct by the exclusion constraint, and
     the rate limiter lets requests through: it fails open)."""
@@ -33,6 +34,8 @@ def readyz(database: Callable[[], Awaitable[None]], redis: Callable[[], Awaitabl
         if rate_limit is not None:
             limiter = rate_limit()
             body["rate_limit"] = "degraded: failing open" if limiter == "degraded" else limiter
+        if hold_sweeper is not None:  # informative: holds expire on time without it
+            body["hold_sweeper"] = hold_sweeper()
         return JSONResponse(body, status_code=503 if status == "unavailable" else 200)
 
     return endpoint

@@ -37,7 +37,8 @@ def test_health_and_readiness(two_gateways: list[GatewayProcess]) -> None:
     assert httpx.get(f"{two_gateways[0].url}/healthz").json() == {"status": "ok"}
     ready = httpx.get(f"{two_gateways[0].url}/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ok", "postgres": "ok", "redis": "ok", "rate_limit": "ok"}
+    assert ready.json() == {"status": "ok", "postgres": "ok", "redis": "ok", "rate_limit": "ok",
+                            "hold_sweeper": "ok"}
 
 
 def test_an_error_before_execution_is_answered_as_json_with_the_request_id(

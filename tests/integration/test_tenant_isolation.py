@@ -299,6 +299,40 @@ async def reschedule_another_tenants_booking(a: Tenant, b: Tenant) -> None:
             payload_not_found(moved["rescheduleBooking"])
 
 
+HOLD = """mutation($input: HoldSlotInput!) { holdSlot(input: $input) {
+  replayed booking { id status } error { code message } } }"""
+CONFIRM = """mutation($input: ConfirmBookingInput!) { confirmBooking(input: $input) {
+  replayed booking { id status } error { code message } } }"""
+RELEASE = """mutation($input: ReleaseHoldInput!) { releaseHold(input: $input) {
+  replayed booking { id status } error { code message } } }"""
+
+
+@case("Mutation.holdSlot")
+async def hold_another_tenants_resource(a: Tenant, b: Tenant) -> None:
+    for start in ("05", "09"):  # a free hour of A's room, and A's booked hour
+        held = await b.data(HOLD, input={"clientMutationId": f"b-hold-a-{start}", "resourceId": a.resource,
+                                         "start": f"{DAY}2T{start}:00:00Z", "end": f"{DAY}2T{start}:30:00Z"})
+        payload_not_found(held["holdSlot"])
+    # A's key on B's own room: B's own new hold, no replay of anything of A's
+    own = await b.data(HOLD, input={"clientMutationId": "a-book-0", "resourceId": b.resource,
+                                    "start": f"{DAY}2T09:00:00Z", "end": f"{DAY}2T10:00:00Z"})
+    assert own["holdSlot"]["error"] is None
+    assert own["holdSlot"]["replayed"] is False
+
+
+@case("Mutation.confirmBooking", "Mutation.releaseHold")
+async def confirm_or_release_another_tenants_booking(a: Tenant, b: Tenant) -> None:
+    """NOT_FOUND, never "not a hold" (VALIDATION_FAILED would tell B the id exists)."""
+    for global_id in (a.booking, a.cancelled):
+        for version in (1, 2):
+            confirmed = await b.data(CONFIRM, input={"clientMutationId": f"cf-{global_id}-{version}",
+                                                     "bookingId": global_id, "expectedVersion": version})
+            payload_not_found(confirmed["confirmBooking"])
+            released = await b.data(RELEASE, input={"clientMutationId": f"rl-{global_id}-{version}",
+                                                    "bookingId": global_id, "expectedVersion": version})
+            payload_not_found(released["releaseHold"])
+
+
 SUBSCRIBE = """subscription($ids: [ID!]!, $window: TimeWindowInput!) {
   availabilityChanged(resourceIds: $ids, window: $window) {
     resourceId reason availability { busy { start end } } } }"""

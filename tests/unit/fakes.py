@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
@@ -129,23 +129,45 @@ class _State:
     bookings: dict[UUID, Booking] = field(default_factory=dict)
     versions: dict[UUID, int] = field(default_factory=dict)
     outcomes: dict[IdempotencyKey, StoredOutcome] = field(default_factory=dict)
+    #: the store's clock, which holds expire by (the database's now())
+    clock: Clock | None = None
 
     def copy(self) -> _State:
         return _State(dict(self.resources), dict(self.bookings), dict(self.versions),
-                      dict(self.outcomes))
+                      dict(self.outcomes), self.clock)
+
+    def blocks(self, b: Booking) -> bool:
+        """The one blocking predicate: confirmed, or held and not expired."""
+        return b.confirmed or (b.held and self.clock is not None and b.expires_at is not None
+                               and b.expires_at > self.clock.now())
 
     def overlapping(self, resource_id: UUID, window: TimeWindow,
                     excluding: UUID | None = None) -> tuple[TimeWindow, ...]:
         return tuple(sorted(
             b.window for b in self.bookings.values()
-            if b.resource_id == resource_id and b.confirmed and b.id != excluding
+            if b.resource_id == resource_id and self.blocks(b) and b.id != excluding
             and b.window.overlaps(window)
         ))
 
+    def effective(self, b: Booking) -> Booking:
+        """A hold past its expiry reads as EXPIRED (the store's EFFECTIVE_STATUS)."""
+        if b.held and not self.blocks(b):
+            return replace(b, status=BookingStatus.EXPIRED)
+        return b
+
+    def end_expired(self, resource_id: UUID, window: TimeWindow) -> list[Booking]:
+        return [replace(b, status=BookingStatus.EXPIRED) for b in self.bookings.values()
+                if b.resource_id == resource_id and b.held and not self.blocks(b)
+                and b.window.overlaps(window)]
+
     def write_booking(self, booking: Booking) -> None:
-        """The exclusion constraint: a confirmed booking may overlap no other of its resource."""
-        if booking.confirmed and self.overlapping(booking.resource_id, booking.window, booking.id):
-            raise OverlapViolation(f"{booking.window} overlaps a confirmed booking")
+        """The exclusion constraint: a confirmed or held (even expired) row may overlap no other."""
+        constrained = (BookingStatus.CONFIRMED, BookingStatus.HELD)
+        if booking.status in constrained and any(
+                b.resource_id == booking.resource_id and b.status in constrained
+                and b.id != booking.id and b.window.overlaps(booking.window)
+                for b in self.bookings.values()):
+            raise OverlapViolation(f"{booking.window} overlaps a confirmed booking or a hold")
         self.bookings[booking.id] = booking
 
     def bump(self, resource_id: UUID) -> int:
@@ -170,8 +192,9 @@ class FakeUnitOfWork(UnitOfWork):
 
     async def booking_for_update(self, tenant_id: UUID, booking_id: UUID) -> Booking | None:
         await self._store.step("uow.booking_for_update")
-        booking = self._view().bookings.get(booking_id)
-        return booking if booking is not None and booking.tenant_id == tenant_id else None
+        view = self._view()
+        booking = view.bookings.get(booking_id)
+        return view.effective(booking) if booking is not None and booking.tenant_id == tenant_id else None
 
     async def find_outcome(self, key: IdempotencyKey) -> StoredOutcome | None:
         await self._store.step("uow.find_outcome")
@@ -181,6 +204,15 @@ class FakeUnitOfWork(UnitOfWork):
                           excluding: UUID) -> tuple[TimeWindow, ...]:
         await self._store.step("uow.overlapping")
         return self._view().overlapping(resource_id, window, excluding)
+
+    async def lock_resource(self, resource_id: UUID) -> None:
+        await self._store.step("uow.lock_resource")
+
+    async def end_expired_holds(self, resource_id: UUID, window: TimeWindow) -> int:
+        await self._store.step("uow.end_expired_holds")
+        ended = self._view().end_expired(resource_id, window)
+        self._bookings.update((b.id, b) for b in ended)
+        return len(ended)
 
     async def update_booking(self, booking: Booking) -> None:
         await self._store.step("uow.update_booking")
@@ -229,7 +261,7 @@ class FakeUnitOfWork(UnitOfWork):
 class FakeBookingStore(BookingStore):
     def __init__(self, clock: FakeClock) -> None:
         self.clock = clock
-        self.state = _State()
+        self.state = _State(clock=clock)
         self.calls: list[str] = []
         self.units: list[FakeUnitOfWork] = []
         self.contention_failures = 0
@@ -310,8 +342,13 @@ class FakeBookingStore(BookingStore):
                                                      conflicts=conflicts)
             return Rejected(conflicts)
         now = self.clock.now()
+        for ended in self.state.end_expired(booking.resource_id, booking.window):
+            self.state.bookings[ended.id] = ended
+        held = booking.hold_seconds is not None
         made = Booking(booking.id, booking.tenant_id, booking.resource_id, booking.window,
-                       BookingStatus.CONFIRMED, 1, booking.reference, booking.note, now, now)
+                       BookingStatus.HELD if held else BookingStatus.CONFIRMED, 1, booking.reference,
+                       booking.note, now, now,
+                       now + timedelta(seconds=booking.hold_seconds or 0) if held else None)
         self.state.write_booking(made)
         version = self.state.bump(made.resource_id)
         self.state.outcomes[key] = StoredOutcome(request_hash, OutcomeKind.SUCCEEDED, made.id)
@@ -371,7 +408,7 @@ class FakeBookingStore(BookingStore):
 
     async def get_booking(self, tenant_id: UUID, booking_id: UUID) -> Booking | None:
         booking = self.state.bookings.get(booking_id)
-        return booking if booking is not None and booking.tenant_id == tenant_id else None
+        return self.state.effective(booking) if booking is not None and booking.tenant_id == tenant_id else None
 
     async def list_bookings(self, query: BookingFilter) -> BookingPage:
         def wanted(b: Booking) -> bool:

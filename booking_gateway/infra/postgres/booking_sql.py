@@ -7,6 +7,7 @@ booking's only statement; PRECHECK runs before the lock only on a busy one.
 
 from __future__ import annotations
 
+from booking_gateway.infra.postgres.blocking import BLOCKS, end_expired
 from booking_gateway.infra.postgres.rows import OUTCOME_COLUMNS
 from booking_gateway.infra.postgres.sql import SQL
 
@@ -23,7 +24,7 @@ WITH prior AS (
     SELECT 1 FROM resources WHERE id = :resource AND tenant_id = :tenant
 ), clashes AS (
     SELECT during FROM bookings
-    WHERE resource_id = :resource AND status = 'confirmed'
+    WHERE resource_id = :resource AND {BLOCKS}
       AND during && tstzrange(:start, :end, '[)')
       AND NOT EXISTS (SELECT 1 FROM prior) AND EXISTS (SELECT 1 FROM res)
 ), recorded AS (
@@ -41,13 +42,15 @@ SELECT p.*, EXISTS (SELECT 1 FROM res) AS resource_found,
 FROM (SELECT set_config('synchronous_commit', 'off', true)) AS one LEFT JOIN prior p ON true
 """)
 
-# :tenant :mutation :cmid :hash :resource :start :end :id :reference :note
+# :tenant :mutation :cmid :hash :resource :start :end :id :reference :note :hold_s
 # The resource row is locked (version bump) before the insert, so overlapping inserts queue
-# on it instead of deadlocking inside the exclusion index.
-COMMIT = SQL("""
+# on it instead of deadlocking inside the exclusion index. Then the expired holds in the window
+# are ended (after the bump: one lock order, resource then holds), and only then the booking
+# (:hold_s null) or hold (:hold_s seconds from the database's now()) is inserted.
+COMMIT = SQL(f"""
 WITH clashes AS (
     SELECT during FROM bookings
-    WHERE resource_id = :resource AND status = 'confirmed'
+    WHERE resource_id = :resource AND {BLOCKS}
       AND during && tstzrange(:start, :end, '[)')
 ), owned AS (
     SELECT EXISTS (SELECT 1 FROM resources WHERE id = :resource AND tenant_id = :tenant) AS found
@@ -67,17 +70,20 @@ WITH clashes AS (
     WHERE id = :resource AND tenant_id = :tenant
       AND EXISTS (SELECT 1 FROM claim WHERE kind = 'succeeded')
     RETURNING availability_version
+), ended AS ({end_expired("AND EXISTS (SELECT 1 FROM bump)")}
 ), inserted AS (
     INSERT INTO bookings (id, tenant_id, resource_id, during, status, version, reference, note,
-                          created_at, updated_at)
-    SELECT :id, :tenant, :resource, tstzrange(:start, :end, '[)'), 'confirmed', 1, :reference, :note,
-           now(), now()
-    FROM bump
-    RETURNING created_at
+                          created_at, updated_at, expires_at)
+    SELECT :id, :tenant, :resource, tstzrange(:start, :end, '[)'),
+           CASE WHEN CAST(:hold_s AS int) IS NULL THEN 'confirmed' ELSE 'held' END, 1,
+           :reference, :note, now(), now(), now() + make_interval(secs => CAST(:hold_s AS int))
+    FROM bump, (SELECT count(*) FROM ended) AS e
+    RETURNING created_at, expires_at
 )
 SELECT (SELECT kind FROM claim) AS claimed, (SELECT found FROM owned) AS resource_found,
        (SELECT availability_version FROM bump) AS version,
        (SELECT created_at FROM inserted) AS created_at,
+       (SELECT expires_at FROM inserted) AS expires_at,
        ARRAY(SELECT lower(during) FROM clashes ORDER BY during) AS overlap_starts,
        ARRAY(SELECT upper(during) FROM clashes ORDER BY during) AS overlap_ends
 """)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from booking_gateway.infra.postgres.blocking import BLOCKS, EFFECTIVE_STATUS
 from booking_gateway.infra.postgres.rows import BOOKING_COLUMNS, OUTCOME_COLUMNS
 from booking_gateway.infra.postgres.sql import SQL
 
@@ -23,11 +24,11 @@ WITH stored AS (
 SELECT EXISTS (SELECT 1 FROM stored) AS stored
 """)
 
-OVERLAPPING = SQL("""
+OVERLAPPING = SQL(f"""
 SELECT array_agg(lower(during) ORDER BY during) AS starts,
        array_agg(upper(during) ORDER BY during) AS ends
 FROM bookings
-WHERE resource_id = :resource AND status = 'confirmed' AND during && tstzrange(:start, :end, '[)')
+WHERE resource_id = :resource AND {BLOCKS} AND during && tstzrange(:start, :end, '[)')
   AND id IS DISTINCT FROM CAST(:excluding AS uuid)
 """)
 
@@ -66,7 +67,7 @@ LIST_BOOKINGS = SQL(f"""
 SELECT {BOOKING_COLUMNS} FROM bookings
 WHERE resource_id = :resource AND tenant_id = :tenant
   AND (CAST(:start AS timestamptz) IS NULL OR during && tstzrange(:start, :end, '[)'))
-  AND (CAST(:status AS text) IS NULL OR status = :status)
+  AND (CAST(:status AS text) IS NULL OR {EFFECTIVE_STATUS} = :status)
   AND (CAST(:after_start AS timestamptz) IS NULL
        OR (lower(during), id) > (CAST(:after_start AS timestamptz), CAST(:after_id AS uuid)))
 ORDER BY lower(during), id
@@ -76,14 +77,14 @@ LIMIT :limit
 # One statement, one snapshot: busy windows and the version are read atomically.
 # The bounds as epoch microseconds (int8): asyncpg decodes a timestamptz ~6x slower than an
 # int8, and rows.windows_from turns them into (cached) windows.
-AVAILABILITY = SQL("""
+AVAILABILITY = SQL(f"""
 SELECT r.id, r.availability_version AS version, b.starts, b.ends
 FROM resources r
 LEFT JOIN LATERAL (
     SELECT array_agg(CAST(extract(epoch FROM lower(during)) * 1000000 AS int8) ORDER BY during) AS starts,
            array_agg(CAST(extract(epoch FROM upper(during)) * 1000000 AS int8) ORDER BY during) AS ends
     FROM bookings
-    WHERE resource_id = r.id AND status = 'confirmed' AND during && tstzrange(:start, :end, '[)')
+    WHERE resource_id = r.id AND {BLOCKS} AND during && tstzrange(:start, :end, '[)')
 ) AS b ON true
 WHERE r.tenant_id = :tenant AND r.id = ANY(CAST(:ids AS uuid[]))
 """)

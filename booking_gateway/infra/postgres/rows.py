@@ -9,6 +9,7 @@ from typing import Any
 from booking_gateway.domain.idempotency import OutcomeKind, StoredOutcome
 from booking_gateway.domain.model import Booking, BookingStatus, Resource
 from booking_gateway.domain.time_window import TimeWindow
+from booking_gateway.infra.postgres.blocking import EFFECTIVE_STATUS
 
 EXCLUSION_VIOLATION = "23P01"
 UNIQUE_VIOLATION = "23505"
@@ -16,7 +17,8 @@ DEADLOCK_DETECTED = "40P01"
 SERIALIZATION_FAILURE = "40001"
 
 BOOKING_COLUMNS = ("id, tenant_id, resource_id, lower(during) AS start, upper(during) AS end_, "
-                   "status, version, reference, note, created_at, updated_at")
+                   f"{EFFECTIVE_STATUS} AS status, version, reference, note, created_at, updated_at, "
+                   "expires_at")
 
 
 def sqlstate(error: BaseException) -> str | None:
@@ -31,7 +33,7 @@ def booking_from(row: Any) -> Booking:
         id=row["id"], tenant_id=row["tenant_id"], resource_id=row["resource_id"],
         window=TimeWindow(row["start"], row["end_"]), status=BookingStatus(row["status"]),
         version=row["version"], reference=row["reference"], note=row["note"],
-        created_at=row["created_at"], updated_at=row["updated_at"],
+        created_at=row["created_at"], updated_at=row["updated_at"], expires_at=row["expires_at"],
     )
 
 

@@ -77,7 +77,7 @@ class PostgresBookingStore:
                              booking: NewBooking) -> Booked | Rejected | Replayed | ResourceMissing:
         params = {**_key(key), "hash": request_hash, "resource": booking.resource_id,
                   "start": booking.window.start, "end": booking.window.end, "id": booking.id,
-                  "reference": booking.reference, "note": booking.note}
+                  "reference": booking.reference, "note": booking.note, "hold_s": booking.hold_seconds}
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
             try:
                 row = await self._one(booking_sql.COMMIT, **params)
@@ -103,7 +103,7 @@ class PostgresBookingStore:
                 raise RuntimeError(f"idempotency key {key} neither claimed nor found at commit")
             if row["claimed"] == OutcomeKind.SLOT_UNAVAILABLE:
                 return Rejected(tuple(windows_from(row["overlap_starts"], row["overlap_ends"])))
-            return Booked(_new_booking(booking, row["created_at"]), row["version"])
+            return Booked(_new_booking(booking, row["created_at"], row["expires_at"]), row["version"])
         raise StoreContention(f"booking on resource {booking.resource_id} refused "
                               f"{COMMIT_ATTEMPTS} times without a visible overlap")
 
@@ -196,7 +196,8 @@ def _outcome(outcome: StoredOutcome) -> dict[str, object]:
             "starts": [w.start for w in outcome.conflicts], "ends": [w.end for w in outcome.conflicts]}
 
 
-def _new_booking(booking: NewBooking, created_at: Any) -> Booking:
-    return Booking(booking.id, booking.tenant_id, booking.resource_id, booking.window,
-                   BookingStatus.CONFIRMED, 1, booking.reference, booking.note, created_at, created_at)
+def _new_booking(booking: NewBooking, created_at: Any, expires_at: Any) -> Booking:
+    status = BookingStatus.CONFIRMED if booking.hold_seconds is None else BookingStatus.HELD
+    return Booking(booking.id, booking.tenant_id, booking.resource_id, booking.window, status, 1,
+                   booking.reference, booking.note, created_at, created_at, expires_at)
 

@@ -58,6 +58,8 @@ bookings = Table(
     Column("note", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    #: a hold's end, on the database's clock; kept after it is confirmed, released or expired
+    Column("expires_at", DateTime(timezone=True)),
 )
 
 idempotency_records = Table(

@@ -14,6 +14,7 @@ from booking_gateway.domain.model import Booking
 from booking_gateway.domain.ports import OverlapViolation, StoreContention
 from booking_gateway.domain.time_window import TimeWindow
 from booking_gateway.infra.postgres import queries
+from booking_gateway.infra.postgres.blocking import end_expired
 from booking_gateway.infra.postgres.rows import (
     BOOKING_COLUMNS,
     DEADLOCK_DETECTED,
@@ -33,6 +34,8 @@ UPDATE bookings SET during = tstzrange(:start, :end, '[)'), status = :status, ve
                     updated_at = :updated_at
 WHERE id = :id
 """)
+_LOCK_RESOURCE = SQL("SELECT 1 FROM resources WHERE id = :resource FOR UPDATE")
+_END_EXPIRED = SQL(f"WITH ended AS ({end_expired()}) SELECT count(*) AS n FROM ended")
 _BUMP = SQL("""
 UPDATE resources SET availability_version = availability_version + 1 WHERE id = :id
 RETURNING availability_version
@@ -82,6 +85,14 @@ class PostgresUnitOfWork:
         row = await self._fetchrow(queries.OVERLAPPING, {
             "resource": resource_id, "start": window.start, "end": window.end, "excluding": excluding})
         return tuple(windows_from(row["starts"], row["ends"]))
+
+    async def lock_resource(self, resource_id: UUID) -> None:
+        await self._fetchrow(_LOCK_RESOURCE, {"resource": resource_id})
+
+    async def end_expired_holds(self, resource_id: UUID, window: TimeWindow) -> int:
+        row = await self._fetchrow(_END_EXPIRED, {
+            "resource": resource_id, "start": window.start, "end": window.end})
+        return int(row["n"])
 
     async def update_booking(self, booking: Booking) -> None:
         try:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from booking_gateway.torture.checker.ops import Operation
-from booking_gateway.torture.model import Attempt, BookingState, Kind, Span
+from booking_gateway.torture.model import CREATES, Attempt, BookingState, Kind, Span
 
 
 @dataclass
@@ -45,11 +45,15 @@ class BookingFacts:
         """An upper bound of when the state at ``version`` ended: the first answer showing a later
         version (or a cancellation, which is final) was complete by then."""
         return min((a.completed for s, a in self.observations
-                    if s.version > version or not s.confirmed), default=math.inf)
+                    if s.version > version or s.ended_for_good), default=math.inf)
 
     def cancelled_by(self) -> float:
-        """An upper bound of when the booking stopped being confirmed in any window."""
-        return min((a.completed for s, a in self.observations if not s.confirmed), default=math.inf)
+        """An upper bound of when the booking stopped blocking in any window (cancelled, released)."""
+        return min((a.completed for s, a in self.observations if s.ended_for_good), default=math.inf)
+
+    @property
+    def is_hold(self) -> bool:
+        return self.creator is not None and self.creator.request.kind is Kind.HOLD
 
 
 def index_bookings(ops: Iterable[Operation], final: Iterable[BookingState]) -> dict[str, BookingFacts]:
@@ -61,7 +65,7 @@ def index_bookings(ops: Iterable[Operation], final: Iterable[BookingState]) -> d
         return found
 
     for op in ops:
-        if op.request.kind is not Kind.BOOK and op.request.booking is not None:
+        if op.request.kind not in CREATES and op.request.booking is not None:
             of(op.request.booking).changes.append(op)
         named: set[str] = set()
         for a in op.oks:
@@ -69,7 +73,7 @@ def index_bookings(ops: Iterable[Operation], final: Iterable[BookingState]) -> d
             state = a.answer.booking
             of(state.id).observations.append((state, a))
             named.add(state.id)
-        if op.request.kind is Kind.BOOK:
+        if op.request.kind in CREATES:
             for booking_id in named:
                 of(booking_id).creators.append(op)
     for state in final:

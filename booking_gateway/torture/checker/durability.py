@@ -45,7 +45,7 @@ def _versions_agree(facts: BookingFacts) -> list[Violation]:
         pairs.append((facts.final, None))
     for state, attempt in pairs:
         prior = seen.setdefault(state.version, (state, attempt))
-        if (prior[0].window, prior[0].status) != (state.window, state.status):
+        if prior[0].durable_state != state.durable_state:
             shown = [a for a in (prior[1], attempt) if a is not None]
             found.append(violation(_I2, "one-version-two-states", f"booking {facts.id} v{state.version} "
                                    f"shown as {prior[0].window} {prior[0].status} and {state.window} "
@@ -57,11 +57,11 @@ def _newest_kept(facts: BookingFacts, final: BookingState) -> list[Violation]:
     newest, attempt = max(facts.observations, key=lambda o: o[0].version)
     found = []
     if final.version < newest.version or (
-            final.version == newest.version and (final.window, final.status) != (newest.window, newest.status)):
+            final.version == newest.version and final.durable_state != newest.durable_state):
         found.append(violation(_I2, "rolled-back", f"booking {facts.id} acknowledged as v{newest.version} "
                                f"{newest.window} {newest.status}, database has v{final.version} "
                                f"{final.window} {final.status}", [attempt]))
-    cancels = [a for s, a in facts.observations if not s.confirmed]
+    cancels = [a for s, a in facts.observations if s.ended_for_good]
     if cancels and final.confirmed:
         found.append(violation(_I2, "uncancelled", f"booking {facts.id} was acknowledged cancelled, the "
                                "database has it confirmed", cancels[:1]))
@@ -73,13 +73,21 @@ def _explained(facts: BookingFacts, final: BookingState) -> list[Violation]:
         return []
     cancels = facts.effective_changes(Kind.CANCEL)
     moves = facts.effective_changes(Kind.RESCHEDULE)
+    confirms = facts.effective_changes(Kind.CONFIRM)
+    releases = facts.effective_changes(Kind.RELEASE)
     windows = {facts.initial_window} | {op.request.window for op in moves}
+    changes = len(cancels) + len(moves) + len(confirms) + len(releases)
     problems = []
-    if not final.confirmed and not cancels:
-        problems.append("it is cancelled, but no cancel may have taken effect")
+    # how the final status can have come about: (status, possible, what it needs)
+    needs = {"CANCELLED": (bool(cancels), "a cancel"), "RELEASED": (bool(releases), "a release"),
+             "CONFIRMED": (not facts.is_hold or bool(confirms), "a confirm"),
+             "HELD": (facts.is_hold, "a hold"), "EXPIRED": (facts.is_hold, "a hold")}
+    possible, what = needs.get(final.status, (False, "a known status"))
+    if not possible:
+        problems.append(f"it is {final.status}, but no {what.split(' ', 1)[1]} may have taken effect")
     if final.window not in windows:
         problems.append(f"its window {final.window} was asked by no request that may have taken effect")
-    if final.version - 1 > len(cancels) + len(moves):
-        problems.append(f"it is at v{final.version} after at most {len(cancels) + len(moves)} changes")
+    if final.version - 1 > changes:
+        problems.append(f"it is at v{final.version} after at most {changes} changes")
     return [violation(_I2, "unexplained", f"booking {facts.id}: {p}", [facts.observations[0][1]])
             for p in problems]

@@ -29,6 +29,8 @@ from booking_gateway.torture.checker.bookings import BookingFacts
 from booking_gateway.torture.checker.ops import Operation
 from booking_gateway.torture.checker.violations import Invariant, Violation, violation
 from booking_gateway.torture.model import (
+    CONFLICT_REFUSALS,
+    CREATES,
     RETRYABLE_REFUSALS,
     STORED_REFUSALS,
     Attempt,
@@ -61,7 +63,7 @@ def _bookings_named(op: Operation) -> list[Violation]:
     if len(first) > 1:
         found.append(violation(_I3, "two-bookings", f"one clientMutationId acknowledged {len(first)} "
                                f"bookings: {', '.join(first)}", first.values()))
-    if op.request.kind is not Kind.BOOK:
+    if op.request.kind not in CREATES:
         found += [violation(_I3, "wrong-booking", f"asked about {op.request.booking}, answered about "
                             f"{_state(a).id}", [a]) for a in oks if _state(a).id != op.request.booking]
     return found
@@ -73,7 +75,7 @@ def _as_asked(op: Operation) -> list[Violation]:
     for a in op.oks:
         s = _state(a)
         problem = None
-        if req.kind is Kind.BOOK and req.resource is not None and s.resource != req.resource:
+        if req.kind in CREATES and req.resource is not None and s.resource != req.resource:
             problem = f"booked resource {s.resource}, asked {req.resource}"
         elif req.kind is Kind.CANCEL and s.confirmed:
             problem = "cancel acknowledged but the booking it shows is confirmed"
@@ -82,6 +84,13 @@ def _as_asked(op: Operation) -> list[Violation]:
                 problem = f"booked {s.window} v{s.version} {s.status}, asked {req.window}"
             elif req.kind is Kind.RESCHEDULE and (s.window != req.window or not s.confirmed):
                 problem = f"rescheduled to {s.window} {s.status}, asked {req.window}"
+            elif req.kind is Kind.HOLD and (s.window != req.window or s.version != 1
+                                            or s.status != "HELD"):
+                problem = f"held {s.window} v{s.version} {s.status}, asked {req.window}"
+            elif req.kind is Kind.CONFIRM and not s.confirmed:
+                problem = f"confirm acknowledged but the booking it shows is {s.status}"
+            elif req.kind is Kind.RELEASE and s.status not in ("RELEASED", "EXPIRED"):
+                problem = f"release acknowledged but the hold it shows is {s.status}"
         if problem:
             found.append(violation(_I3, "not-as-asked", problem, [a]))
     return found
@@ -93,10 +102,10 @@ def _answers_agree(op: Operation) -> list[Violation]:
     if op.oks and refusals:
         found.append(violation(_I3, "two-answers", f"acknowledged and refused ({refusals[0].code})",
                                [op.oks[0], refusals[0]]))
-    unavailable = [a for a in refusals if a.code == "SLOT_UNAVAILABLE"]
+    unavailable = [a for a in refusals if a.code in CONFLICT_REFUSALS]
     sets = {tuple(sorted(a.answer.conflicts)) for a in unavailable if a.answer}
     if len(sets) > 1:
-        found.append(violation(_I3, "two-answers", "SLOT_UNAVAILABLE with different conflicts",
+        found.append(violation(_I3, "two-answers", f"{unavailable[0].code} with different conflicts",
                                unavailable))
     return found
 

@@ -19,6 +19,15 @@ earlier attempt) and ``done``. It is true if each conflict window ``c`` it lists
   ``c`` is a phantom if no such (B, c) interval meets [asked, done]: then no confirmed booking
   can have had that window while the answer was being decided.
 
+  A hold H blocks its window like a confirmed booking: from its hold operation's first attempt
+  until its expiry (no later than H's first acknowledgement plus ttlSeconds plus
+  :data:`~booking_gateway.torture.checker.holds.HOLD_SKEW_S`), or, if a confirm of H may have
+  taken effect, as long as a booking would. A conflict that only holds could explain, all of
+  them past that bound, is reported as ``outlived`` under the holds invariant (6).
+
+HOLD_EXPIRED answers (a confirm of an expired hold whose window was taken) list conflicts too
+and are checked the same way, against the hold's window, the hold itself excluded.
+
 Timestamps are the client's monotonic clock, read before sending and after receiving, so the
 bounds only ever widen the intervals: the rule can miss a lie, never invent one.
 """
@@ -33,9 +42,11 @@ from dataclasses import dataclass
 from booking_gateway.torture.checker.bookings import BookingFacts
 from booking_gateway.torture.checker.ops import Operation
 from booking_gateway.torture.checker.violations import Invariant, Violation, violation
-from booking_gateway.torture.model import Attempt, Kind, Span
+from booking_gateway.torture.model import CONFLICT_REFUSALS, CREATES, Attempt, Kind, Span
 
 _I4 = Invariant.TRUE_UNAVAILABLE
+#: allowance between the database's clock (which expires holds) and the clients' observations
+HOLD_SKEW_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +56,8 @@ class Tenure:
     booking: str
     since: float
     until: float
+    #: a hold's tenure, ending at its expiry
+    hold: bool = False
 
     def meets(self, start: float, end: float) -> bool:
         return self.since <= end and self.until >= start
@@ -65,12 +78,28 @@ def tenures(facts: Iterable[BookingFacts]) -> Tenures:
                 found[(resource, f.final.window)].append(Tenure(f.id, -math.inf, math.inf))
             continue
         assert f.initial_window is not None
-        found[(resource, f.initial_window)].append(Tenure(f.id, f.creator.invoked, f.gone_after(1)))
+        found[(resource, f.initial_window)].append(_first_tenure(f))
         for move in f.effective_changes(Kind.RESCHEDULE):
             assert move.request.window is not None
             found[(resource, move.request.window)].append(
                 Tenure(f.id, move.invoked, _move_until(f, move)))
     return found
+
+
+def _first_tenure(f: BookingFacts) -> Tenure:
+    assert f.creator is not None
+    if not f.is_hold:
+        return Tenure(f.id, f.creator.invoked, f.gone_after(1))
+    if f.effective_changes(Kind.CONFIRM):  # confirming keeps the window (at a new version)
+        return Tenure(f.id, f.creator.invoked, f.cancelled_by())
+    return Tenure(f.id, f.creator.invoked, min(hold_expiry_bound(f), f.cancelled_by()), hold=True)
+
+
+def hold_expiry_bound(f: BookingFacts) -> float:
+    """No hold outlives this instant: its first acknowledgement (after its commit) + ttl + skew."""
+    assert f.creator is not None and f.creator.oks
+    ttl = f.creator.request.ttl or 0
+    return min(a.completed for a in f.creator.oks) + ttl + HOLD_SKEW_S
 
 
 def _move_until(facts: BookingFacts, move: Operation) -> float:
@@ -84,16 +113,18 @@ def _move_until(facts: BookingFacts, move: Operation) -> float:
 
 def check_operation(op: Operation, facts: dict[str, BookingFacts], known: Tenures) -> list[Violation]:
     req = op.request
-    resource, moved = req.resource, None
-    if req.kind is not Kind.BOOK:
+    resource, moved, window = req.resource, None, req.window
+    if req.kind not in CREATES:
         moved = req.booking
         resource = facts[moved].resource if moved in facts else None
-    if resource is None or req.window is None:
+        if req.kind is Kind.CONFIRM and moved in facts:
+            window = facts[moved].initial_window
+    if resource is None or window is None:
         return []
     found = []
     for a in op.attempts:
-        if a.code == "SLOT_UNAVAILABLE" and a.answer is not None:
-            found += _check_answer(a, op.invoked, req.window, resource, moved, known)
+        if a.code in CONFLICT_REFUSALS and a.answer is not None:
+            found += _check_answer(a, op.invoked, window, resource, moved, known)
     return found
 
 
@@ -109,6 +140,11 @@ def _check_answer(a: Attempt, asked: float, window: Span, resource: str, moved: 
         candidates = [t for t in known.get((resource, c), []) if t.booking != moved]
         if not any(t.meets(asked, a.completed) for t in candidates):
             seen = "; ".join(f"{t.booking} from {t.since:.3f}s until {t.until:.3f}s" for t in candidates)
+            if candidates and all(t.hold for t in candidates):
+                found.append(violation(Invariant.HOLDS, "outlived", f"{a.code} by conflict {c} on "
+                                       f"resource {resource} at {asked:.3f}s-{a.completed:.3f}s, but "
+                                       f"every hold of that window had expired ({seen})", [a]))
+                continue
             found.append(violation(_I4, "phantom", f"conflict {c} on resource {resource}: no confirmed "
                                    f"booking had it between {asked:.3f}s and {a.completed:.3f}s"
                                    + (f" (only: {seen})" if seen else ""), [a]))
