@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
-
 from booking_gateway.infra.redis.outage import WARN_EVERY_S
 from booking_gateway.infra.redis.persisted_queries import Registration
 
