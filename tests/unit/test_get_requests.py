@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlencode
 
 import pytest
@@ -9,18 +10,22 @@ import pytest
 from booking_gateway.web.admission import Request, operation_request
 from booking_gateway.web.get_requests import get_payload
 
+HASH = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
 
 def qs(**params: str) -> bytes:
     return urlencode(params).encode()
 
 
 def test_query_variables_extensions_and_operation_name_are_read() -> None:
-    payload = get_payload(qs(query="query Q($n: Int) { __typename }", variables='{"n": 3}',
-                             extensions='{"persistedQuery": {"version": 1}}', operationName="Q"))
+    extensions = json.dumps({"persistedQuery": {"version": 1, "sha256Hash": HASH}})
+    payload = get_payload(qs(query="query Q($n: Int) { __typename }", variables='{"n": 3}', extensions=extensions,
+                             operationName="Q"))
     assert payload == {"query": "query Q($n: Int) { __typename }", "variables": {"n": 3},
-                       "extensions": {"persistedQuery": {"version": 1}}, "operationName": "Q"}
+                       "extensions": {"persistedQuery": {"version": 1, "sha256Hash": HASH}},
+                       "operationName": "Q"}
     assert operation_request(payload, "the query string") == Request(
-        "query Q($n: Int) { __typename }", {"n": 3}, "Q")
+        "query Q($n: Int) { __typename }", {"n": 3}, "Q", HASH)
 
 
 def test_unicode_and_plus_encoded_spaces_are_decoded() -> None:
