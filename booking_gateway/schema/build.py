@@ -9,9 +9,8 @@ import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
-from booking_gateway.schema import root_resolvers
+from booking_gateway.fastpath import hooks
 from booking_gateway.schema.errors import ERROR_TYPES
-from booking_gateway.schema.execution import SharedEventExecutionContext
 from booking_gateway.schema.mutation import Mutation
 from booking_gateway.schema.query import Query
 from booking_gateway.schema.scalars import DATETIME
@@ -25,7 +24,9 @@ HEADER = """\
 
 
 def build_schema(extensions: Sequence[type[SchemaExtension] | Callable[[], SchemaExtension]] = (),
-                 subscription: type | None = Subscription) -> strawberry.Schema:
+                 subscription: type | None = Subscription, *, fast_path: bool = True) -> strawberry.Schema:
+    """The schema; ``fast_path=False`` builds it without any of the fast path's hooks
+    (:mod:`booking_gateway.fastpath.hooks`): plain Strawberry, as the differential test's reference."""
     schema = strawberry.Schema(
         query=Query,
         mutation=Mutation,
@@ -33,9 +34,10 @@ def build_schema(extensions: Sequence[type[SchemaExtension] | Callable[[], Schem
         types=[Resource, Booking, *ERROR_TYPES],
         extensions=list(extensions),
         config=StrawberryConfig(scalar_map={datetime: DATETIME}),
-        execution_context_class=SharedEventExecutionContext,
+        **(hooks.schema_options() if fast_path else {}),
     )
-    root_resolvers.install(schema)
+    if fast_path:
+        hooks.install(schema)
     return schema
 
 

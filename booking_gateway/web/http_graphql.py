@@ -21,24 +21,23 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from inspect import isawaitable
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 import orjson
 import strawberry
-from graphql import ExecutionResult, OperationType, execute
+from graphql import OperationType
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from strawberry.execution import optimized_is_awaitable
-from strawberry.schema._graphql_core import execution_context_class_kwargs
 
 from booking_gateway.domain.outcome import Deps
+from booking_gateway.fastpath.graphql_core import FastExecutor
+from booking_gateway.fastpath.leaf_objects import CompletionBudget
 from booking_gateway.infra.deadlines import Deadlines
 from booking_gateway.infra.unique_ids import UniqueIds
 from booking_gateway.resolvers.context import Context
-from booking_gateway.schema.leaf_objects import CompletionBudget, LeafObjectExecutionContext
-from booking_gateway.web.admission import Admission, Refusal, operation_request
+from booking_gateway.web.admission import Admission, Refusal, Request, operation_request
 from booking_gateway.web.errors import error_body, internal_error_body, masked
+from booking_gateway.web.stock_http import StockOperations
 
 log = logging.getLogger(__name__)
 
@@ -57,17 +56,17 @@ class EdgeLimits:
 class GraphQLOverHTTP:
     def __init__(self, schema: strawberry.Schema, deps: Deps,
                  tenant_for: Callable[[str], Awaitable[UUID | None]], *,
-                 admission: Admission, edge: EdgeLimits, fallback: ASGIApp, graphiql: bool) -> None:
-        self._schema = schema._schema  # graphql-core's schema, built by Strawberry
-        self._executor = execution_context_class_kwargs(schema.execution_context_class)
+                 admission: Admission, edge: EdgeLimits, fallback: ASGIApp, graphiql: bool,
+                 stock: StockOperations | None = None) -> None:
+        #: BOOKING_FAST_PATH=false: operations run by Strawberry's own view, after the same checks
+        self._stock = stock
+        self._executor = FastExecutor(schema) if stock is None else None
         self._deps = deps
         self._tenant_for = tenant_for
         self._admission = admission
         self._edge = edge
         self._deadlines = Deadlines(edge.request_timeout_s)
         self._body_deadlines = Deadlines(edge.body_timeout_s)
-        # completion checks the deadline and the answer's size only with an executor that can
-        self._budgeted = issubclass(self._executor.get("executor_class", object), LeafObjectExecutionContext)
         self._fallback = fallback
         self._graphiql = graphiql
 
@@ -104,6 +103,7 @@ class GraphQLOverHTTP:
 
     async def _answer(self, scope: Scope, receive: Receive, headers: dict[bytes, bytes],
                       request_id: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        """The transport checks, in both modes (BOOKING_FAST_PATH); each operation then runs in :meth:`_one`."""
         if scope["method"] != "POST":
             page = " (GET serves GraphiQL to browsers in development)" if self._graphiql else ""
             return 405, error_body(405, f"use POST for GraphQL requests{page}; queries and mutations "
@@ -144,11 +144,12 @@ class GraphQLOverHTTP:
             return 400, error_body(400, f"the body is not valid JSON: {invalid}"), []
         context = Context(tenant_id=tenant_id, deps=self._deps, request_id=request_id)
         if isinstance(payload, list):
-            return await self._batch(payload, context)
-        status, result = await self._one(payload, context, self._edge.max_response_bytes)
+            return await self._batch(scope, payload, context)
+        status, result = await self._one(scope, payload, context, self._edge.max_response_bytes)
         return status, result, []
 
-    async def _batch(self, payload: list[Any], context: Context) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    async def _batch(self, scope: Scope, payload: list[Any],
+                     context: Context) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
         if self._edge.max_batch == 0:
             return 400, error_body(400, "batched operations are disabled (BOOKING_MAX_BATCH)"), []
         if not payload or len(payload) > self._edge.max_batch:
@@ -161,16 +162,18 @@ class GraphQLOverHTTP:
             if room < 0:  # an earlier operation's answer took it all
                 results.append(self._too_large(context.request_id, executed=False))
                 continue
-            _, result = await self._one(item, context, room)
+            _, result = await self._one(scope, item, context, room)
             room -= len(result)
             results.append(result)
         return 200, b"[" + b",".join(results) + b"]", []
 
-    async def _one(self, payload: object, context: Context, max_bytes: int) -> tuple[int, bytes]:
+    async def _one(self, scope: Scope, payload: object, context: Context, max_bytes: int) -> tuple[int, bytes]:
         """One operation's status and JSON answer, at most ``max_bytes`` long (or an error saying so)."""
         request = operation_request(payload, "the body")
         if isinstance(request, str):
             return 400, error_body(400, request)
+        if self._executor is None:
+            return await self._one_stock(scope, request, context, max_bytes)
         query, variables, operation_name = request.query, request.variables, request.operation_name
         admitted = self._admission.document(query, variables, operation_name)
         if isinstance(admitted, Refusal):
@@ -181,15 +184,11 @@ class GraphQLOverHTTP:
         budget = CompletionBudget(time.monotonic() + self._edge.request_timeout_s, max_bytes)
         try:
             with self._deadlines.limit():
-                result = await self._execute(admitted.document, variables, operation_name, context, budget)
+                result = await self._executor.execute(admitted.document, variables, operation_name, context, budget)
         except TimeoutError:
             budget.stopped = "timeout"
         if budget.stopped == "timeout":
-            log.warning("request %s timed out after %.1f s", context.request_id, self._edge.request_timeout_s)
-            return 504, error_body(
-                504, f"the request took longer than {self._edge.request_timeout_s:g} s "
-                     "(limit BOOKING_REQUEST_TIMEOUT_MS); a mutation may or may not have been applied: "
-                     "retry it with the same clientMutationId", context.request_id)
+            return self._timed_out(context.request_id)
         if budget.stopped is None:
             body: dict[str, Any] = {"data": result.data}
             if result.errors:
@@ -201,6 +200,25 @@ class GraphQLOverHTTP:
         log.warning("request %s: the answer is larger than %d bytes", context.request_id, max_bytes)
         return 200, self._too_large(context.request_id, executed=True)
 
+    async def _one_stock(self, scope: Scope, request: Request, context: Context, max_bytes: int) -> tuple[int, bytes]:
+        """The operation run by Strawberry's view (BOOKING_FAST_PATH=false), under the same limits."""
+        assert self._stock is not None
+        answer = await self._stock.one(scope, request, context)
+        if answer is None:
+            return self._timed_out(context.request_id)
+        status, body = answer
+        if len(body) > max_bytes:
+            log.warning("request %s: the answer is larger than %d bytes", context.request_id, max_bytes)
+            return 200, self._too_large(context.request_id, executed=True)
+        return status, body
+
+    def _timed_out(self, request_id: str) -> tuple[int, bytes]:
+        log.warning("request %s timed out after %.1f s", request_id, self._edge.request_timeout_s)
+        return 504, error_body(
+            504, f"the request took longer than {self._edge.request_timeout_s:g} s "
+                 "(limit BOOKING_REQUEST_TIMEOUT_MS); a mutation may or may not have been applied: "
+                 "retry it with the same clientMutationId", request_id)
+
     def _too_large(self, request_id: str, *, executed: bool) -> bytes:
         limit = self._edge.max_response_bytes
         what = ("select fewer fields or items (a mutation was applied all the same: retry it with the same "
@@ -209,14 +227,6 @@ class GraphQLOverHTTP:
         return orjson.dumps({"data": None, "errors": [{
             "message": f"the response would be larger than {limit} bytes (limit BOOKING_MAX_RESPONSE_BYTES); {what}",
             "extensions": {"code": "RESPONSE_TOO_LARGE", "maxBytes": limit, "requestId": request_id}}]})
-
-    async def _execute(self, document: Any, variables: dict[str, Any] | None, operation_name: str | None,
-                       context: Context, budget: CompletionBudget) -> ExecutionResult:
-        extra: dict[str, Any] = {"budget": budget} if self._budgeted else {}
-        result = execute(self._schema, document, context_value=context, variable_values=variables,
-                         operation_name=operation_name, is_awaitable=cast(Any, optimized_is_awaitable),
-                         **self._executor, **extra)
-        return await result if isawaitable(result) else result
 
 
 async def _respond(send: Send, status: int, body: bytes, request_id: str,
