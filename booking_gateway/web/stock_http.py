@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 _CONTEXT = "booking_gateway.stock_context"
 #: Set in the scope when the operation was refused before execution (its answer has no "data").
 _REFUSED = "booking_gateway.stock_refused"
+#: The operationName as sent (Strawberry's ``operation_name`` falls back to the document's first).
+_OPERATION = "booking_gateway.stock_operation"
 
 
 @dataclass
@@ -70,7 +72,7 @@ class AdmittedDocuments(SchemaExtension):
             _refused(context.context)
             raise prepared.errors[0]
         context.graphql_document = prepared.parsed
-        if prepared.document is not None and prepared.operation_type(context.operation_name) is None:
+        if prepared.document is not None and prepared.operation_type(_sent_operation(context.context)) is None:
             _refused(context.context)
             raise GraphQLError("unknown operationName, or several operations and no operationName",
                                extensions={"code": "BAD_REQUEST"})
@@ -83,12 +85,17 @@ class AdmittedDocuments(SchemaExtension):
             _refused(context.context)
             context.pre_execution_errors = list(prepared.errors)
         else:
-            too_costly = documents.cost_error(prepared, context.operation_name, context.variables)
+            too_costly = documents.cost_error(prepared, _sent_operation(context.context), context.variables)
             if too_costly is not None:
                 _refused(context.context)
             # an empty list: validated already (Strawberry then skips its own validation)
             context.pre_execution_errors = [] if too_costly is None else [too_costly]
         yield
+
+
+def _sent_operation(context: Any) -> str | None:
+    name = context.request.scope.get(_OPERATION) if isinstance(context, Context) and context.request else None
+    return name if isinstance(name, str) else None
 
 
 def _refused(context: Any) -> None:
@@ -141,7 +148,7 @@ class StockOperations:
                              "operationName": request.operation_name})
         headers = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
         inner: Scope = {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())],
-                        _CONTEXT: context}
+                        _CONTEXT: context, _OPERATION: request.operation_name}
         sent = False
 
         async def receive() -> Message:

@@ -1,0 +1,417 @@
+"""The fast path answers exactly as Strawberry does without it (issue 13).
+
+Two apps from ``create_app``: one with ``BOOKING_FAST_PATH=true``, the reference with ``false``
+(a schema built without any fast-path hook, HTTP operations executed by ``strawberry.asgi.GraphQL``).
+Two tenants seeded identically (tests/fuzz/world.populate): every case is sent to the fast app as
+tenant A and to the reference as tenant B, so both see the same database state (twins), and the
+answers are compared: HTTP status, ``data``, ``errors`` (message, locations, path, extensions), with
+the tenants' own ids replaced by the same placeholders on both sides (A's first resource and B's
+are both ``resource0``; an object created by a case is named by the order it first appears in).
+
+The corpus: every GraphQL document written in the test suite (extracted from the string constants
+of tests/), the fuzz strategies of tests/fuzz/strategies.py for every mutation, limit and error
+cases (depth, aliases, tokens, cost, bad variables, unknown fields and operations, masked internal
+errors, transport refusals), and subscriptions over WebSocket. ``test_a_broken_hook_is_reported``
+breaks one hook on purpose and checks that the runner sees it.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import json
+import os
+import re
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import pytest
+from graphql import GraphQLError, OperationDefinitionNode, parse
+from hypothesis import HealthCheck, given, settings
+from starlette.types import ASGIApp
+
+from booking_gateway.app import create_app
+from booking_gateway.domain import book_slot as book_slot_module
+from booking_gateway.domain import resources as resources_module
+from booking_gateway.domain.tenancy import hash_secret, hint_of, new_secret
+from booking_gateway.fastpath import root_resolvers
+from booking_gateway.infra.postgres.store import PostgresBookingStore
+from booking_gateway.infra.postgres.tenants import PostgresTenantDirectory
+from booking_gateway.infra.settings import Settings
+from tests.asgi import asgi_request
+from tests.fuzz.strategies import (
+    FreshKey,
+    IdRef,
+    book_slot_inputs,
+    cancel_booking_inputs,
+    create_resource_inputs,
+    reschedule_booking_inputs,
+)
+from tests.fuzz.world import TenantData, World, populate, raw_id
+from tests.integration.graphql_client import AVAILABILITY, BOOK, CANCEL, CREATE_RESOURCE, RESCHEDULE
+
+TESTS = Path(__file__).resolve().parents[1]
+EXAMPLES = int(os.environ.get("BOOKING_DIFF_EXAMPLES", "40"))
+DIFF = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                       HealthCheck.function_scoped_fixture])
+
+
+# --- the corpus ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """One request: a GraphQL body (``variables`` may hold IdRef/FreshKey, resolved per side), or a
+    raw body and headers for the transport's own refusals."""
+
+    name: str
+    query: str | None = None
+    variables: Any = None
+    operation_name: str | None = None
+    raw: bytes | None = None
+    headers: tuple[tuple[bytes, bytes], ...] | None = None
+    method: str = "POST"
+
+
+def documents_of_the_test_suite() -> list[str]:
+    """Every string constant under tests/ that parses as a GraphQL document with an operation."""
+    found: dict[str, None] = {}
+    for path in sorted(TESTS.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+                continue
+            text = node.value
+            if not re.match(r"\s*(query|mutation|subscription|\{)", text) or len(text) > 200_000:
+                continue
+            try:
+                document = parse(text)
+            except GraphQLError:
+                continue
+            if any(isinstance(d, OperationDefinitionNode) for d in document.definitions):
+                found[text] = None
+    return list(found)
+
+
+CORPUS = documents_of_the_test_suite()
+
+WEEK = {"start": "2030-01-01T00:00:00Z", "end": "2030-01-08T00:00:00Z"}
+ALL_ROOMS = [IdRef("own", index=i) for i in range(3)]
+
+
+#: Twelve levels deep (BOOKING_MAX_QUERY_DEPTH is 10).
+DEEP = ("{ node(id: \"x\") { ... on Resource { bookings { edges { node { resource { bookings { edges { node { "
+        "resource { bookings { edges { node { id } } } } } } } } } } } } } }")
+
+
+LIMITS = [
+    Case("typename", "{ __typename }"),
+    Case("too deep", DEEP),
+    Case("too many aliases", "{ " + " ".join(f"a{i}: __typename" for i in range(40)) + " }"),
+    Case("too many tokens", "{ " + " ".join("__typename" for _ in range(2500)) + " }"),
+    Case("too costly", AVAILABILITY, {"ids": [IdRef("own")] * 400, "window": {
+        "start": "2030-01-01T00:00:00Z", "end": "2031-01-01T00:00:00Z"}}),
+    Case("unknown field", "{ resources { edges { node { id colour } } } }"),
+    Case("unknown field, suggestion", "{ resource(id: \"x\") { nam } }"),
+    Case("syntax error", "{ resources { "),
+    Case("unknown operation", "query A { __typename } query B { __typename }", operation_name="C"),
+    Case("several operations, no name", "query A { __typename } query B { __typename }"),
+    Case("named operation", "query A { __typename } query B { resources { edges { node { id } } } }",
+         operation_name="B"),
+    Case("missing variable", AVAILABILITY, {}),
+    Case("variable of the wrong type", AVAILABILITY, {"ids": 7, "window": {"start": 1}}),
+    Case("bad DateTime", AVAILABILITY, {"ids": [IdRef("own")], "window": {"start": "yesterday", "end": "x"}}),
+    Case("instant out of range", AVAILABILITY, {"ids": [IdRef("own")], "window": {
+        "start": "0001-01-01T00:00:00+01:00", "end": "2030-01-01T00:00:00Z"}}),
+    Case("availability of a week", AVAILABILITY, {"ids": ALL_ROOMS, "window": WEEK}),
+    Case("availability, another tenant's room", AVAILABILITY, {"ids": [IdRef("other")], "window": WEEK}),
+    Case("a resource and its bookings", "query($id: ID!) { node(id: $id) { __typename id ... on Resource "
+         "{ name timeZone bookings(first: 5) { edges { cursor node { id start end status version } } "
+         "pageInfo { hasNextPage endCursor } } } } }", {"id": IdRef("own")}),
+    Case("subscription over HTTP", "subscription { availabilityChanged(resourceIds: [], window: "
+         "{start: \"2030-01-01T00:00:00Z\", end: \"2030-01-02T00:00:00Z\"}) { resourceId } }"),
+    Case("query is not a string", raw=b'{"query": 7}'),
+    Case("variables not an object", raw=b'{"query": "{ __typename }", "variables": [1]}'),
+    Case("not JSON", raw=b"{nope"),
+    Case("a batch (off)", raw=b'[{"query": "{ __typename }"}]'),
+    Case("wrong content type", "{ __typename }", headers=((b"content-type", b"text/plain"),)),
+    Case("no API key", "{ __typename }", headers=((b"content-type", b"application/json"),)),
+    Case("GET", "{ __typename }", method="GET"),
+    Case("book, then book again over it", BOOK, {"input": {
+        "clientMutationId": "diff-book-1", "resourceId": IdRef("own"), "start": "2031-02-01T09:00:00Z",
+        "end": "2031-02-01T10:00:00+01:00", "reference": "order 7", "note": "n"}}),
+    Case("the same, replayed", BOOK, {"input": {
+        "clientMutationId": "diff-book-1", "resourceId": IdRef("own"), "start": "2031-02-01T09:00:00Z",
+        "end": "2031-02-01T10:00:00+01:00", "reference": "order 7", "note": "n"}}),
+    Case("overlapping", BOOK, {"input": {
+        "clientMutationId": "diff-book-2", "resourceId": IdRef("own"), "start": "2031-02-01T08:30:00Z",
+        "end": "2031-02-01T09:30:00Z"}}),
+]
+
+
+# --- the two sides --------------------------------------------------------------------------------
+
+
+@dataclass
+class Side:
+    app: ASGIApp
+    key: str
+    world: World
+    #: a tenant object's uuid -> its placeholder (shared names for the twins' seeded objects)
+    names: dict[UUID, str] = field(default_factory=dict)
+
+    def name(self, uuid: UUID) -> str:
+        if uuid not in self.names:
+            self.names[uuid] = f"new{sum(1 for n in self.names.values() if n.startswith('new'))}"
+        return self.names[uuid]
+
+
+@dataclass
+class Twins:
+    fast: Side
+    reference: Side
+    sent: int = 0
+
+
+def resolve(value: Any, world: World, sent: int) -> Any:
+    if isinstance(value, FreshKey):
+        return f"diff-fresh-{sent}"  # the same key on both sides (keys are per tenant)
+    if isinstance(value, IdRef):
+        return value.resolve(world)
+    if isinstance(value, dict):
+        return {k: resolve(v, world, sent) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, world, sent) for v in value]
+    return value
+
+
+_GLOBAL_ID = re.compile(r"[A-Za-z0-9+/]{20,}={0,2}")
+_NOW = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z")
+
+
+def _recent(text: str) -> bool:
+    """An instant of the server's clock (updatedAt...), which differs by the time between the sides."""
+    return abs(datetime.fromisoformat(text) - datetime.now(UTC)) < timedelta(days=1)
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def normalised(side: Side, body: bytes, sent: dict[str, str]) -> str:
+    """The answer with the tenant's ids (global and raw, and the id strings this side was sent in
+    place of the other's: ``sent``) replaced by placeholders, and instants of the server's clock by <now>."""
+    text = body.decode("utf-8", "replace")
+    for value, placeholder in sorted(sent.items(), key=lambda item: -len(item[0])):
+        text = text.replace(json.dumps(value)[1:-1], placeholder)
+        text = text.replace(json.dumps(value[:60])[1:-1], placeholder + "[:60]")  # as ids.py quotes it
+    text = _NOW.sub(lambda m: "<now>" if _recent(m.group(0)) else m.group(0), text)
+
+    def raw(match: re.Match[str]) -> str:
+        return f"<{side.name(UUID(match.group(0)))}>"
+
+    def encoded(match: re.Match[str]) -> str:  # global ids and cursors: base64 text holding an id
+        try:
+            decoded = base64.b64decode(match.group(0), validate=True).decode()
+        except ValueError:
+            return match.group(0)
+        return f"<b64:{_UUID.sub(raw, decoded)}>" if _UUID.search(decoded) else match.group(0)
+
+    return _UUID.sub(raw, _GLOBAL_ID.sub(encoded, text))
+
+
+def pairs(ours: Any, theirs: Any, found: dict[str, str]) -> dict[str, str]:
+    """The strings where two sides' resolved variables differ (their ids, spelled as sent)."""
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        for key in ours.keys() & theirs.keys():
+            pairs(ours[key], theirs[key], found)
+    elif isinstance(ours, list) and isinstance(theirs, list):
+        for one, other in zip(ours, theirs, strict=False):
+            pairs(one, other, found)
+    elif isinstance(ours, str) and isinstance(theirs, str) and ours != theirs and len(ours) >= 8:
+        found[ours] = f"<sent{len(found)}>"
+    return found
+
+
+async def send(side: Side, case: Case, sent: int, variables: Any = None,
+               replaced: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """(status, content type, normalised body) of the case on one side."""
+    if case.raw is not None:
+        body = case.raw
+    else:
+        if variables is None:
+            variables = resolve(case.variables, side.world, sent)
+        body = json.dumps({"query": case.query, "variables": variables,
+                           "operationName": case.operation_name}).encode()
+    headers = list(case.headers) if case.headers is not None else [
+        (b"content-type", b"application/json"), (b"authorization", f"Bearer {side.key}".encode())]
+    headers.append((b"x-request-id", f"diff-{sent}".encode()))
+    messages = await asgi_request(side.app, body, headers, method=case.method)
+    start = next(m for m in messages if m["type"] == "http.response.start")
+    answer = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    content_type = dict(start["headers"]).get(b"content-type", b"").decode()
+    return start["status"], content_type, normalised(side, answer, replaced or {})
+
+
+async def difference(twins: Twins, case: Case) -> str | None:
+    """What differs between the two answers to ``case`` (None: nothing)."""
+    twins.sent += 1
+    ours = resolve(case.variables, twins.fast.world, twins.sent)
+    theirs = resolve(case.variables, twins.reference.world, twins.sent)
+    fast_sent = pairs(ours, theirs, {})
+    reference_sent = {theirs_: placeholder for placeholder, theirs_ in zip(
+        fast_sent.values(), pairs(theirs, ours, {}), strict=True)}
+    fast = await send(twins.fast, case, twins.sent, ours, fast_sent)
+    reference = await send(twins.reference, case, twins.sent, theirs, reference_sent)
+    if fast == reference:
+        return None
+    return f"{case.name}:\n  fast:      {around(fast, reference)}\n  reference: {around(reference, fast)}"
+
+
+def around(one: tuple[int, str, str], other: tuple[int, str, str]) -> str:
+    """An answer's status, type and its body from a little before where it differs from the other."""
+    body, against = one[2], other[2]
+    at = next((i for i, (x, y) in enumerate(zip(body, against, strict=False)) if x != y),
+              min(len(body), len(against)))
+    return f"{one[0]} {one[1]} ...{body[max(0, at - 150):at + 250]}"
+
+
+async def differences(twins: Twins, cases: list[Case]) -> list[str]:
+    found = []
+    for case in cases:
+        if (diff := await difference(twins, case)) is not None:
+            found.append(diff)
+    return found
+
+
+class Ascending:
+    """uuid4's stand-in: ascending ids, so both tenants list their objects in creation order
+    (listings are ordered by id; random ids would order the twins' objects differently)."""
+
+    def __init__(self) -> None:
+        self._next = secrets.randbits(40) << 88
+
+    def __call__(self) -> UUID:
+        self._next += 1
+        return UUID(int=self._next)
+
+
+@pytest.fixture(scope="module")
+async def twins(database_url: str, redis_url: str, redis_prefix: str) -> AsyncIterator[Twins]:
+    base = Settings(database_url=database_url, redis_url=redis_url, redis_prefix=redis_prefix,
+                    rate_limit_per_s=0, lock_wait_ms=500, db_pool_size=4, db_pool_overflow=0)
+    fast_app = create_app(base.model_copy(update={"fast_path": True}))
+    reference_app = create_app(base.model_copy(update={"fast_path": False}))
+    gateway = fast_app.state.gateway
+    conn = await asyncpg.connect(database_url)
+    ids = Ascending()
+    patch = pytest.MonkeyPatch()
+    patch.setattr(resources_module, "uuid4", ids)
+    patch.setattr(book_slot_module, "uuid4", ids)
+    try:
+        directory = PostgresTenantDirectory(gateway.engine)
+        tag = secrets.token_hex(4)
+        tenants, keys = [], []
+        for side in ("a", "b"):
+            tenant = await directory.create_tenant(f"diff-{side}-{tag}")
+            key = new_secret()
+            await directory.add_key(tenant.id, hash_secret(key), hint_of(key))
+            tenants.append(TenantData(tenant.id))
+            keys.append(key)
+        a, b = tenants
+        seeding = World(gateway.deps, conn, a, b)
+        await populate(seeding, a, "twin")
+        await populate(seeding, b, "twin")
+        fast = Side(fast_app, keys[0], World(gateway.deps, conn, a, b))
+        reference = Side(reference_app, keys[1], World(gateway.deps, conn, b, a))
+        for kind in ("resources", "bookings"):
+            for index, (ours, theirs) in enumerate(zip(getattr(a, kind), getattr(b, kind), strict=True)):
+                fast.names[raw_id(ours)] = reference.names[raw_id(theirs)] = f"{kind[:-1]}{index}"
+        fast.names[a.tenant_id] = reference.names[b.tenant_id] = "tenant"
+        yield Twins(fast, reference)
+    finally:
+        patch.undo()
+        await conn.close()
+        for app in (fast_app, reference_app):
+            await app.state.gateway.stop()
+
+
+# --- the tests -------------------------------------------------------------------------------------
+
+
+def test_the_corpus_holds_the_documents_of_the_test_suite() -> None:
+    assert len(CORPUS) >= 30, CORPUS  # not an empty comparison
+    assert any("bookSlot" in d for d in CORPUS)
+    assert any("availability" in d for d in CORPUS)
+
+
+async def test_limit_and_error_cases_answer_alike(twins: Twins) -> None:
+    assert await differences(twins, LIMITS) == []
+
+
+async def test_every_document_of_the_test_suite_answers_alike(twins: Twins) -> None:
+    cases = [Case(f"corpus #{i}: {d[:60]!r}", d, {}) for i, d in enumerate(CORPUS)]
+    assert await differences(twins, cases) == []
+
+
+async def test_masked_internal_errors_answer_alike(twins: Twins, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("connection to 10.0.0.7 lost: SELECT * FROM bookings")
+
+    monkeypatch.setattr(PostgresBookingStore, "get_resources", broken)
+    cases = [Case("internal error in a query", "query($id: ID!) { booking(id: $id) { id resource { name } } }",
+                  {"id": IdRef("own", "bookings")}),
+             Case("internal error in a mutation", BOOK, {"input": {
+                 "clientMutationId": "diff-broken", "resourceId": IdRef("own"),
+                 "start": "2032-01-01T09:00:00Z", "end": "2032-01-01T10:00:00Z"}})]
+    assert await differences(twins, cases) == []
+    # and it was masked, not only equal
+    _, _, body = await send(twins.fast, cases[0], 10_000)
+    assert "INTERNAL" in body, body
+    assert "10.0.0.7" not in body, body
+
+
+@DIFF
+@given(drawn=create_resource_inputs())
+async def test_create_resource_fuzz_answers_alike(twins: Twins, drawn: Any) -> None:
+    assert await differences(twins, [Case("createResource", CREATE_RESOURCE, {"input": drawn})]) == []
+
+
+@DIFF
+@given(drawn=book_slot_inputs())
+async def test_book_slot_fuzz_answers_alike(twins: Twins, drawn: Any) -> None:
+    assert await differences(twins, [Case("bookSlot", BOOK, {"input": drawn})]) == []
+
+
+@DIFF
+@given(drawn=cancel_booking_inputs())
+async def test_cancel_booking_fuzz_answers_alike(twins: Twins, drawn: Any) -> None:
+    assert await differences(twins, [Case("cancelBooking", CANCEL, {"input": drawn})]) == []
+
+
+@DIFF
+@given(drawn=reschedule_booking_inputs())
+async def test_reschedule_booking_fuzz_answers_alike(twins: Twins, drawn: Any) -> None:
+    assert await differences(twins, [Case("rescheduleBooking", RESCHEDULE, {"input": drawn})]) == []
+
+
+def _mis_coercing(original: Any) -> Any:
+    def build(cls: type, value: Any) -> Any:  # drops the booking's reference
+        return original(cls, {k: v for k, v in value.items() if k != "reference"})
+    return build
+
+
+async def test_a_broken_hook_is_reported(twins: Twins, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runner is not blind: the flat-input coercion of the fast path, broken on purpose."""
+    monkeypatch.setattr(root_resolvers, "build_flat_input", _mis_coercing(root_resolvers.build_flat_input))
+    case = Case("book with a reference", BOOK, {"input": {
+        "clientMutationId": "diff-sabotage", "resourceId": IdRef("own", index=1),
+        "start": "2033-01-01T09:00:00Z", "end": "2033-01-01T10:00:00Z", "reference": "order 9"}})
+    found = await differences(twins, [case])
+    assert len(found) == 1, found
+    assert "order 9" in found[0], found
