@@ -3,6 +3,7 @@
     python -m benchmarks.run                 # ~3 minutes: every scenario, 10 s each
     python -m benchmarks.run --seconds 3     # quicker, noisier
     python -m benchmarks.run --smoke         # seconds: proves the harness works (used by the tests)
+    python -m benchmarks.run --fastpath-vs-stock [--smoke]   # BOOKING_FAST_PATH on vs off (benchmarks/fastpath.py)
 
 Needs the PostgreSQL and Redis of the test suite (BOOKING_TEST_DATABASE_URL, BOOKING_TEST_REDIS_URL)
 and, for numbers worth quoting, wrk (``apt-get install wrk``); without wrk a Python load generator
@@ -312,7 +313,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="measure everything this many times, interleaved, and report the median ratio "
                              "(the machine's speed drifts between minutes; a ratio within one round does not)")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument("--fastpath-vs-stock", action="store_true",
+                        help="only the fast path against Strawberry's own view (benchmarks/fastpath.py)")
     args = parser.parse_args(argv)
+    if args.fastpath_vs_stock:
+        from benchmarks import fastpath  # a late import: it imports this module
+
+        return fastpath.main(["--smoke"] if args.smoke else [])
     if args.smoke:
         args.seconds, args.rounds = 1.0, 1
     load = Load(args.seconds, args.connections, force_python=args.smoke)
