@@ -9,8 +9,8 @@ outside this package reaches into Strawberry's or graphql-core's internals.
 hook                       replaces                                            private API it relies on
 =========================  ==================================================  ============================
 ``execution_context``      graphql-core's field-by-field completion of plain   ``StrawberryGraphQLCoreExecu
-                           objects (leaf_objects), and one execution per       tionContext``, graphql-core's
-                           live event per distinct document (execution)        ``ExecutionContext`` methods
+                           objects (``leaf_objects``), and one execution per   tionContext``, graphql-core's
+                           live event per document (``execution``)             ``ExecutionContext`` methods
 ``root_resolvers``         Strawberry's resolver wrapper on root fields        ``Schema.schema_converter``,
                                                                                ``StrawberryField`` internals
 ``flat_inputs``            Strawberry's generic input conversion               ``__strawberry_definition__``,

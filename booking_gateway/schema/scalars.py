@@ -14,7 +14,6 @@ import re
 from datetime import datetime
 
 import strawberry
-from strawberry.types.scalar import ScalarDefinition
 
 from booking_gateway.domain.time_window import EARLIEST_INSTANT, LATEST_INSTANT, format_instant
 
@@ -44,7 +43,7 @@ def parse_datetime(value: object) -> datetime:
 serialize_datetime = format_instant
 
 
-DATETIME: ScalarDefinition = strawberry.scalar(
+DATETIME = strawberry.scalar(
     name="DateTime",
     description=("RFC 3339 date-time with an explicit offset; returned in UTC with a Z suffix. Accepted from "
                  f"{format_instant(EARLIEST_INSTANT)} until before {format_instant(LATEST_INSTANT)}; "
