@@ -146,7 +146,8 @@ async def run(requests: int, rounds: int) -> str:
         for round_ in range(rounds):
             log(f"round {round_ + 1} of {rounds}")
             for scenario in scenarios(ids, ""):
-                for label, driver in (("fast", fast), ("fallback", stock)):
+                pair = (("fast", fast), ("fallback", stock))
+                for label, driver in pair if round_ % 2 == 0 else pair[::-1]:  # each goes first in turn
                     request = scenarios(ids, f"{label}-{round_}")[scenario]
                     times.setdefault(scenario, {}).setdefault(label, []).append(
                         await measure(driver, request, 0, requests))

@@ -18,6 +18,7 @@ breaks one hook on purpose and checks that the runner sees it.
 from __future__ import annotations
 
 import ast
+import asyncio
 import base64
 import json
 import os
@@ -31,7 +32,9 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import orjson
 import pytest
+import uvicorn
 from graphql import GraphQLError, OperationDefinitionNode, parse
 from hypothesis import HealthCheck, given, settings
 from starlette.types import ASGIApp
@@ -44,7 +47,9 @@ from booking_gateway.fastpath import root_resolvers
 from booking_gateway.infra.postgres.store import PostgresBookingStore
 from booking_gateway.infra.postgres.tenants import PostgresTenantDirectory
 from booking_gateway.infra.settings import Settings
+from booking_gateway.live.wsclient import LEGACY_WS, SUBSCRIBE_AVAILABILITY, TRANSPORT_WS, GraphQLWebSocket
 from tests.asgi import asgi_request
+from tests.e2e.servers import free_port
 from tests.fuzz.strategies import (
     FreshKey,
     IdRef,
@@ -398,6 +403,78 @@ async def test_cancel_booking_fuzz_answers_alike(twins: Twins, drawn: Any) -> No
 @given(drawn=reschedule_booking_inputs())
 async def test_reschedule_booking_fuzz_answers_alike(twins: Twins, drawn: Any) -> None:
     assert await differences(twins, [Case("rescheduleBooking", RESCHEDULE, {"input": drawn})]) == []
+
+
+# --- subscriptions over WebSocket ------------------------------------------------------------------
+
+WS_DAY = {"start": "2034-03-01T00:00:00Z", "end": "2034-03-02T00:00:00Z"}
+
+#: (name, document, variables, messages to read first, whether a booking on the side's first resource
+#: follows them, and its event is read)
+WS_CASES: list[tuple[str, str, Any, int, bool]] = [
+    ("a snapshot, then a booking", SUBSCRIBE_AVAILABILITY, {"ids": [IdRef("own")], "window": WS_DAY}, 1, True),
+    ("two resources", SUBSCRIBE_AVAILABILITY, {"ids": [IdRef("own", index=1), IdRef("own", index=2)],
+                                               "window": WS_DAY}, 2, False),
+    ("another tenant's resource", SUBSCRIBE_AVAILABILITY, {"ids": [IdRef("other")], "window": WS_DAY}, 1, False),
+    ("a window out of range", SUBSCRIBE_AVAILABILITY, {"ids": [IdRef("own")], "window": {
+        "start": "0001-01-01T00:00:00+01:00", "end": "2034-01-01T00:00:00Z"}}, 1, False),
+    ("bad variables", SUBSCRIBE_AVAILABILITY, {"ids": 7}, 1, False),
+    ("too deep", DEEP, {}, 1, False),
+    ("unknown field", "subscription { availabilityChanged { nope } }", {}, 1, False),
+    ("a query over the socket", AVAILABILITY, {"ids": ALL_ROOMS, "window": WEEK}, 2, False),
+    ("a mutation over the socket", BOOK, {"input": {
+        "clientMutationId": "diff-ws-mutation", "resourceId": IdRef("own", index=2),
+        "start": "2034-04-01T09:00:00Z", "end": "2034-04-01T10:00:00Z"}}, 2, False),
+]
+
+
+@pytest.fixture(scope="module")
+async def served(twins: Twins) -> AsyncIterator[dict[str, str]]:
+    """Both apps behind uvicorn in this process (their live hubs started), for real WebSockets."""
+    servers, tasks, urls = [], [], {}
+    for label, side in (("fast", twins.fast), ("reference", twins.reference)):
+        side.app.state.gateway.start()  # type: ignore[attr-defined]
+        server = uvicorn.Server(uvicorn.Config(side.app, host="127.0.0.1", port=free_port(), log_level="warning",
+                                               lifespan="off"))
+        servers.append(server)
+        tasks.append(asyncio.create_task(server.serve()))
+        urls[label] = f"http://127.0.0.1:{server.config.port}"
+    for _ in range(500):
+        if all(s.started for s in servers):
+            break
+        await asyncio.sleep(0.02)
+    yield urls
+    for server in servers:
+        server.should_exit = True
+    await asyncio.gather(*tasks)
+
+
+async def ws_answers(side: Side, url: str, protocol: str, n: int) -> list[str]:
+    """Each WS case's messages on one side (a socket per case), normalised."""
+    answers = []
+    for index, (name, document, variables, first, book) in enumerate(WS_CASES):
+        async with GraphQLWebSocket.connect(url, side.key, protocol=protocol) as ws:
+            await ws.subscribe(document, **resolve(variables, side.world, n))
+            messages = [await ws.receive() for _ in range(first)]
+            if book:
+                await send(side, Case("trigger", BOOK, {"input": {
+                    "clientMutationId": f"diff-ws-{protocol}-{n}-{index}", "resourceId": IdRef("own"),
+                    "start": f"2034-03-01T{n % 24:02}:{index:02}:00Z",  # a free window each time
+                    "end": f"2034-03-01T{n % 24:02}:{index + 1:02}:00Z"}}), n)
+                messages.append(await ws.receive())
+        answers.append(f"{name}: " + normalised(side, orjson.dumps([(m.type, m.payload) for m in messages]), {}))
+    return answers
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+async def test_subscriptions_over_websocket_answer_alike(twins: Twins, served: dict[str, str],
+                                                         protocol: str) -> None:
+    twins.sent += 1
+    fast = await ws_answers(twins.fast, served["fast"], protocol, twins.sent)
+    reference = await ws_answers(twins.reference, served["reference"], protocol, twins.sent)
+    assert len(fast) == len(WS_CASES)
+    assert [f for f, r in zip(fast, reference, strict=True) if f != r] == [], reference
+    assert any('"BOOKED"' in answer for answer in fast), fast  # the live event itself was compared
 
 
 def _mis_coercing(original: Any) -> Any:
