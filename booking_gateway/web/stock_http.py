@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import orjson
-from graphql import GraphQLError, OperationType
+from graphql import DocumentNode, GraphQLError, NameNode, OperationDefinitionNode, OperationType, parse
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
@@ -72,10 +72,15 @@ class AdmittedDocuments(SchemaExtension):
             _refused(context.context)
             raise prepared.errors[0]
         context.graphql_document = prepared.parsed
-        if prepared.document is not None and prepared.operation_type(_sent_operation(context.context)) is None:
-            _refused(context.context)
-            raise GraphQLError("unknown operationName, or several operations and no operationName",
-                               extensions={"code": "BAD_REQUEST"})
+        name = _sent_operation(context.context)
+        if prepared.operation_type(name) is None:
+            if prepared.document is not None:
+                _refused(context.context)
+                raise GraphQLError("unknown operationName, or several operations and no operationName",
+                                   extensions={"code": "BAD_REQUEST"})
+            # refused anyway (on_validate answers the refusal): a stand-in Strawberry can take the
+            # operation's type from, as the fast path answers the refusal whatever the operationName
+            context.graphql_document = _stand_in(name)
         yield
 
     def on_validate(self) -> Iterator[None]:
@@ -91,6 +96,16 @@ class AdmittedDocuments(SchemaExtension):
             # an empty list: validated already (Strawberry then skips its own validation)
             context.pre_execution_errors = [] if too_costly is None else [too_costly]
         yield
+
+
+def _stand_in(name: str | None) -> DocumentNode:
+    """``query <name> { __typename }``, for any name (never executed)."""
+    document = parse("{ __typename }")
+    operation = document.definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    return DocumentNode(definitions=(OperationDefinitionNode(
+        operation=OperationType.QUERY, name=None if name is None else NameNode(value=name),
+        variable_definitions=(), directives=(), selection_set=operation.selection_set),))
 
 
 def _sent_operation(context: Any) -> str | None:

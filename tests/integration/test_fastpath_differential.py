@@ -126,6 +126,7 @@ LIMITS = [
     Case("unknown field, suggestion", "{ resource(id: \"x\") { nam } }"),
     Case("syntax error", "{ resources { "),
     Case("unknown operation", "query A { __typename } query B { __typename }", operation_name="C"),
+    Case("refused, and an unknown operation", "query A { nope } query B { __typename }", operation_name="C"),
     Case("several operations, no name", "query A { __typename } query B { __typename }"),
     Case("named operation", "query A { __typename } query B { resources { edges { node { id } } } }",
          operation_name="B"),
@@ -141,6 +142,7 @@ LIMITS = [
          "pageInfo { hasNextPage endCursor } } } } }", {"id": IdRef("own")}),
     Case("subscription over HTTP", "subscription { availabilityChanged(resourceIds: [], window: "
          "{start: \"2030-01-01T00:00:00Z\", end: \"2030-01-02T00:00:00Z\"}) { resourceId } }"),
+    Case("an invalid subscription over HTTP", "subscription { availabilityChanged { nope } }"),
     Case("query is not a string", raw=b'{"query": 7}'),
     Case("variables not an object", raw=b'{"query": "{ __typename }", "variables": [1]}'),
     Case("not JSON", raw=b"{nope"),
