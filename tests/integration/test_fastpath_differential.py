@@ -35,7 +35,7 @@ import asyncpg
 import orjson
 import pytest
 import uvicorn
-from graphql import GraphQLError, OperationDefinitionNode, parse
+from graphql import GraphQLError, OperationDefinitionNode, parse, print_ast
 from hypothesis import HealthCheck, given, settings
 from starlette.types import ASGIApp
 
@@ -184,6 +184,8 @@ class Twins:
     fast: Side
     reference: Side
     sent: int = 0
+    #: the same tenants through apps with introspection off (BOOKING_ENV=production's default)
+    closed: Twins | None = None
 
 
 def resolve(value: Any, world: World, sent: int) -> Any:
@@ -314,6 +316,8 @@ async def twins(database_url: str, redis_url: str, redis_prefix: str) -> AsyncIt
                     rate_limit_per_s=0, lock_wait_ms=500, db_pool_size=4, db_pool_overflow=0)
     fast_app = create_app(base.model_copy(update={"fast_path": True}))
     reference_app = create_app(base.model_copy(update={"fast_path": False}))
+    closed_apps = [create_app(base.model_copy(update={"fast_path": fast, "introspection": False}))
+                   for fast in (True, False)]
     gateway = fast_app.state.gateway
     conn = await asyncpg.connect(database_url)
     ids = Ascending()
@@ -340,11 +344,13 @@ async def twins(database_url: str, redis_url: str, redis_prefix: str) -> AsyncIt
             for index, (ours, theirs) in enumerate(zip(getattr(a, kind), getattr(b, kind), strict=True)):
                 fast.names[raw_id(ours)] = reference.names[raw_id(theirs)] = f"{kind[:-1]}{index}"
         fast.names[a.tenant_id] = reference.names[b.tenant_id] = "tenant"
-        yield Twins(fast, reference)
+        closed = Twins(Side(closed_apps[0], fast.key, fast.world, dict(fast.names)),
+                       Side(closed_apps[1], reference.key, reference.world, dict(reference.names)))
+        yield Twins(fast, reference, closed=closed)
     finally:
         patch.undo()
         await conn.close()
-        for app in (fast_app, reference_app):
+        for app in (fast_app, reference_app, *closed_apps):
             await app.state.gateway.stop()
 
 
@@ -361,8 +367,51 @@ async def test_limit_and_error_cases_answer_alike(twins: Twins) -> None:
     assert await differences(twins, LIMITS) == []
 
 
+async def test_with_introspection_off_limits_errors_and_introspection_answer_alike(twins: Twins) -> None:
+    assert twins.closed is not None
+    introspection = [Case("introspection", "{ __schema { types { name } } }"),
+                     Case("__type", '{ __type(name: "Booking") { fields { name } } }'),
+                     Case("typename is not introspection", "{ __typename }")]
+    assert await differences(twins.closed, LIMITS + introspection) == []
+    _, _, body = await send(twins.closed.reference, introspection[0], 0)
+    assert "INTROSPECTION_DISABLED" in body, body
+
+
 async def test_every_document_of_the_test_suite_answers_alike(twins: Twins) -> None:
     cases = [Case(f"corpus #{i}: {d[:60]!r}", d, {}) for i, d in enumerate(CORPUS)]
+    assert await differences(twins, cases) == []
+
+
+def guessed_variables(document: str, index: int) -> dict[str, Any] | None:
+    """Values for the document's variables, by type (None: it has none): the side's own objects, a
+    week, a fresh booking of its own; a variable of a type not guessed is left out."""
+    values: dict[str, Any] = {}
+    for definition in parse(document).definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            continue
+        for variable in definition.variable_definitions or ():
+            name, type_ = variable.variable.name.value, print_ast(variable.type).rstrip("!")
+            start = f"2035-01-{1 + index % 28:02}T{index % 24:02}:00:00Z"
+            guess = {
+                "[ID!]": ALL_ROOMS, "TimeWindowInput": WEEK, "Boolean": True, "BookingStatus": "CONFIRMED",
+                "Int": 3, "Float": 1.5, "[String!]": ["x"],
+                "ID": IdRef("own", "bookings") if name.startswith("b") else IdRef("own"),
+                "BookSlotInput": {"clientMutationId": FreshKey(), "resourceId": IdRef("own"), "start": start,
+                                  "end": start.replace(":00:00Z", ":30:00Z"), "reference": "corpus"},
+                "CreateResourceInput": {"clientMutationId": FreshKey(), "name": f"corpus {index}"},
+            }.get(type_, _UNGUESSED)
+            if guess is not _UNGUESSED:
+                values[name] = guess
+    return values or None
+
+
+_UNGUESSED = object()
+
+
+async def test_every_document_of_the_test_suite_with_variables_answers_alike(twins: Twins) -> None:
+    cases = [Case(f"corpus #{i} with variables: {d[:60]!r}", d, variables)
+             for i, d in enumerate(CORPUS) if (variables := guessed_variables(d, i)) is not None]
+    assert len(cases) >= 20, "the documents with variables"
     assert await differences(twins, cases) == []
 
 
