@@ -12,7 +12,9 @@ server's to bound (:mod:`booking_gateway.web.header_timeout`).
 
 It executes through graphql-core directly rather than ``Schema.execute``: the schema,
 types and resolvers are Strawberry's, but the per-request extension machinery is not
-needed once documents are prepared once (see ``benchmarks/``).
+needed once documents are prepared once (the fast path, :mod:`booking_gateway.fastpath`).
+With ``BOOKING_FAST_PATH=false`` the same transport checks run (``_answer``, ``_one``) and each
+operation is then executed by Strawberry's own view (:mod:`booking_gateway.web.stock_http`).
 """
 
 from __future__ import annotations
