@@ -43,7 +43,7 @@ from booking_gateway.app import create_app
 from booking_gateway.domain import book_slot as book_slot_module
 from booking_gateway.domain import resources as resources_module
 from booking_gateway.domain.tenancy import hash_secret, hint_of, new_secret
-from booking_gateway.fastpath import root_resolvers
+from booking_gateway.fastpath import leaf_objects, root_resolvers
 from booking_gateway.infra.postgres.store import PostgresBookingStore
 from booking_gateway.infra.postgres.tenants import PostgresTenantDirectory
 from booking_gateway.infra.settings import Settings
@@ -529,17 +529,32 @@ async def test_subscriptions_over_websocket_answer_alike(twins: Twins, served: d
 
 
 def _mis_coercing(original: Any) -> Any:
-    def build(cls: type, value: Any) -> Any:  # drops the booking's reference
-        return original(cls, {k: v for k, v in value.items() if k != "reference"})
+    def build(cls: type, value: Any) -> Any:  # a window starts a day late
+        late = {"start": value["start"] + timedelta(days=1)} if "start" in value else {}
+        return original(cls, {**value, **late})
     return build
 
 
-async def test_a_broken_hook_is_reported(twins: Twins, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The runner is not blind: the flat-input coercion of the fast path, broken on purpose."""
-    monkeypatch.setattr(root_resolvers, "build_flat_input", _mis_coercing(root_resolvers.build_flat_input))
-    case = Case("book with a reference", BOOK, {"input": {
-        "clientMutationId": "diff-sabotage", "resourceId": IdRef("own", index=1),
-        "start": "2033-01-01T09:00:00Z", "end": "2033-01-01T10:00:00Z", "reference": "order 9"}})
+def _dropping_end(original: Any) -> Any:
+    def complete(*args: Any) -> Any:  # completes every plain object without its "end"
+        completed = original(*args)
+        return {k: v for k, v in completed.items() if k != "end"} if isinstance(completed, dict) else completed
+    return complete
+
+
+@pytest.mark.parametrize("hook", ["flat_inputs", "leaf_objects"])
+async def test_a_broken_hook_is_reported(twins: Twins, monkeypatch: pytest.MonkeyPatch, hook: str) -> None:
+    """The runner is not blind: one hook of the fast path broken on purpose, and only that one."""
+    if hook == "flat_inputs":
+        monkeypatch.setattr(root_resolvers, "build_flat_input", _mis_coercing(root_resolvers.build_flat_input))
+        evidence = '"window":{"start":"2030-01-02T00:00:00Z","end"'  # the window's start, a day late
+    else:
+        monkeypatch.setattr(leaf_objects, "_complete", _dropping_end(leaf_objects._complete))
+        evidence = '"window":{"start":"2030-01-01T00:00:00Z"}'  # no end
+    # a query: the sabotage leaves the twins' databases alike
+    case = Case("availability of a week", AVAILABILITY, {"ids": ALL_ROOMS, "window": WEEK})
     found = await differences(twins, [case])
     assert len(found) == 1, found
-    assert "order 9" in found[0], found
+    assert evidence in found[0].split("\n  reference:")[0], found
+    monkeypatch.undo()
+    assert await differences(twins, [case]) == []  # mended, equal again
