@@ -26,6 +26,7 @@ from starlette.types import Receive, Scope, Send
 from booking_gateway.domain.outcome import Deps
 from booking_gateway.domain.ports import ConflictSpace, Lease, RangeLock
 from booking_gateway.domain.rules import Limits
+from booking_gateway.fastpath import hooks
 from booking_gateway.fastpath.graphql_core import core_schema
 from booking_gateway.infra.auth import KeyAuthenticator
 from booking_gateway.infra.clock import SystemClock
@@ -178,8 +179,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         max_cost=settings.max_cost, max_window_days=settings.max_availability_days,
         introspection=settings.introspection_enabled))
     admission = Admission(documents_ref.documents, gateway.rate_limiter)
-    log.info("serving /graphql %s", "on the fast path (BOOKING_FAST_PATH=true)" if settings.fast_path else
-             "with Strawberry's own view, no fast-path hook (BOOKING_FAST_PATH=false)")
+    log.info("serving /graphql %s", f"on the fast path (BOOKING_FAST_PATH=true; hooks: {', '.join(hooks.HOOKS)})"
+             if settings.fast_path else "with Strawberry's own view, no fast-path hook (BOOKING_FAST_PATH=false)")
     view = GatewayGraphQL(
         schema,
         graphql_ide=None if settings.production else "graphiql",
