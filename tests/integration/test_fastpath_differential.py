@@ -184,7 +184,8 @@ class Twins:
     fast: Side
     reference: Side
     sent: int = 0
-    #: the same tenants through apps with introspection off (BOOKING_ENV=production's default)
+    #: the same tenants through apps with introspection off (BOOKING_ENV=production's default),
+    #: batches of up to 3 operations and answers of at most 4 KiB
     closed: Twins | None = None
 
 
@@ -316,8 +317,9 @@ async def twins(database_url: str, redis_url: str, redis_prefix: str) -> AsyncIt
                     rate_limit_per_s=0, lock_wait_ms=500, db_pool_size=4, db_pool_overflow=0)
     fast_app = create_app(base.model_copy(update={"fast_path": True}))
     reference_app = create_app(base.model_copy(update={"fast_path": False}))
-    closed_apps = [create_app(base.model_copy(update={"fast_path": fast, "introspection": False}))
-                   for fast in (True, False)]
+    closed_apps = [create_app(base.model_copy(update={
+        "fast_path": fast, "introspection": False, "max_batch": 3, "max_response_bytes": 4096}))
+        for fast in (True, False)]
     gateway = fast_app.state.gateway
     conn = await asyncpg.connect(database_url)
     ids = Ascending()
@@ -367,12 +369,24 @@ async def test_limit_and_error_cases_answer_alike(twins: Twins) -> None:
     assert await differences(twins, LIMITS) == []
 
 
+#: Over 4 KiB whatever else the tests made: ten copies of the seeded resources and their bookings.
+BIG = "{ " + " ".join(f"a{i}: resources(first: 20) {{ edges {{ node {{ id name timeZone bookings(first: 20) "
+                      "{ edges { cursor node { id start end status version reference note } } } } } }"
+                      for i in range(10)) + " }"
+
+
 async def test_with_introspection_off_limits_errors_and_introspection_answer_alike(twins: Twins) -> None:
     assert twins.closed is not None
     introspection = [Case("introspection", "{ __schema { types { name } } }"),
                      Case("__type", '{ __type(name: "Booking") { fields { name } } }'),
-                     Case("typename is not introspection", "{ __typename }")]
+                     Case("typename is not introspection", "{ __typename }"),
+                     Case("a batch", raw=b'[{"query": "{ __typename }"}, {"query": "{ nope }"}, {"query": 1}]'),
+                     Case("a batch over the limit", raw=orjson.dumps([{"query": "{ __typename }"}] * 4)),
+                     Case("an answer over BOOKING_MAX_RESPONSE_BYTES", BIG),
+                     Case("a batch whose answers reach the limit", raw=orjson.dumps([{"query": BIG}] * 2))]
     assert await differences(twins.closed, LIMITS + introspection) == []
+    _, _, body = await send(twins.closed.fast, introspection[-2], 0)
+    assert "RESPONSE_TOO_LARGE" in body, body
     _, _, body = await send(twins.closed.reference, introspection[0], 0)
     assert "INTROSPECTION_DISABLED" in body, body
 
