@@ -161,9 +161,11 @@ class StockOperations:
                                         "(graphql-transport-ws or graphql-ws)")
         body = orjson.dumps({"query": request.query, "variables": request.variables,
                              "operationName": request.operation_name})
-        headers = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
-        inner: Scope = {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())],
-                        _CONTEXT: context, _OPERATION: request.operation_name}
+        # handed over as a JSON POST whatever carried it (the transport checks are done)
+        headers = [(k, v) for k, v in scope["headers"] if k not in (b"content-length", b"content-type", b"accept")]
+        inner: Scope = {**scope, "method": "POST", "query_string": b"", "headers": [
+            *headers, (b"content-type", b"application/json"), (b"accept", b"application/json"),
+            (b"content-length", str(len(body)).encode())], _CONTEXT: context, _OPERATION: request.operation_name}
         sent = False
 
         async def receive() -> Message:
