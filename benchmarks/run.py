@@ -4,6 +4,7 @@
     python -m benchmarks.run --seconds 3     # quicker, noisier
     python -m benchmarks.run --smoke         # seconds: proves the harness works (used by the tests)
     python -m benchmarks.run --persisted-queries   # persisted documents vs full text, in process
+    python -m benchmarks.run --fastpath-vs-stock [--smoke]   # BOOKING_FAST_PATH on vs off (benchmarks/fastpath.py)
 
 After the scenarios it runs :mod:`benchmarks.http_transport` (GET vs POST, the two media types)
 against the same gateway.
@@ -318,10 +319,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument("--persisted-queries", action="store_true",
                         help="only the persisted-documents benchmark (benchmarks/persisted_queries.py)")
+    parser.add_argument("--fastpath-vs-stock", action="store_true",
+                        help="only the fast path against Strawberry's own view (benchmarks/fastpath.py)")
     args = parser.parse_args(argv)
     if args.persisted_queries:
         from benchmarks import persisted_queries
         return persisted_queries.main(["--smoke"] if args.smoke else [])
+    if args.fastpath_vs_stock:
+        from benchmarks import fastpath  # a late import: it imports this module
+
+        return fastpath.main(["--smoke"] if args.smoke else [])
     if args.smoke:
         args.seconds, args.rounds = 1.0, 1
     load = Load(args.seconds, args.connections, force_python=args.smoke)

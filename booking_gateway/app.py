@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -26,6 +27,8 @@ from booking_gateway.domain.hold_rules import HoldLimits
 from booking_gateway.domain.outcome import Deps
 from booking_gateway.domain.ports import ConflictSpace, Lease, RangeLock
 from booking_gateway.domain.rules import Limits
+from booking_gateway.fastpath import hooks
+from booking_gateway.fastpath.graphql_core import core_schema
 from booking_gateway.infra.auth import KeyAuthenticator
 from booking_gateway.infra.clock import SystemClock
 from booking_gateway.infra.hold_sweeper import HoldSweeper, SweepConfig
@@ -48,6 +51,7 @@ from booking_gateway.web.documents import DocumentCache, DocumentLimits
 from booking_gateway.web.health import healthz, readyz
 from booking_gateway.web.http_graphql import EdgeLimits, GraphQLOverHTTP
 from booking_gateway.web.persisted import AutomaticPersistedQueries, PersistedDocuments, PersistedQueriesOff
+from booking_gateway.web.stock_http import AdmittedDocuments, DocumentsRef, StockOperations, StockView
 from booking_gateway.web.trusted_documents import ManifestError, TrustedDocuments, load_manifest
 from booking_gateway.web.view import GatewayGraphQL
 
@@ -192,16 +196,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """The ASGI app (``uvicorn --factory booking_gateway.app:create_app``)."""
     settings = settings or load_settings()
     gateway = Gateway(settings)
-    # No schema extensions: both transports execute through graphql-core and mask errors with
-    # web/errors.masked (WebSocket operations too, see web/websocket.py)
-    schema = build_schema()
+    # The fast path: no schema extensions, both transports execute through graphql-core and mask
+    # errors with web/errors.masked (WebSocket operations too, see web/websocket.py). Without it
+    # (BOOKING_FAST_PATH=false) HTTP operations run through Strawberry's view and extensions.
+    documents_ref = DocumentsRef()
+    schema = build_schema(fast_path=True) if settings.fast_path else build_schema(
+        extensions=[partial(AdmittedDocuments, ref=documents_ref)], fast_path=False)
     # One document cache, one set of limits and one rate limiter for every transport
-    admission = Admission(
-        DocumentCache(schema._schema, DocumentLimits(
-            max_tokens=settings.max_tokens, max_depth=settings.max_query_depth, max_aliases=settings.max_aliases,
-            max_cost=settings.max_cost, max_window_days=settings.max_availability_days,
-            introspection=settings.introspection_enabled)),
-        gateway.rate_limiter, persisted_documents(settings, gateway))
+    documents_ref.documents = DocumentCache(core_schema(schema), DocumentLimits(
+        max_tokens=settings.max_tokens, max_depth=settings.max_query_depth, max_aliases=settings.max_aliases,
+        max_cost=settings.max_cost, max_window_days=settings.max_availability_days,
+        introspection=settings.introspection_enabled))
+    admission = Admission(documents_ref.documents, gateway.rate_limiter, persisted_documents(settings, gateway))
+    log.info("serving /graphql %s", f"on the fast path (BOOKING_FAST_PATH=true; hooks: {', '.join(hooks.HOOKS)})"
+             if settings.fast_path else "with Strawberry's own view, no fast-path hook (BOOKING_FAST_PATH=false)")
     view = GatewayGraphQL(
         schema,
         graphql_ide=None if settings.production else "graphiql",
@@ -218,6 +226,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         connection_init_wait_timeout=timedelta(milliseconds=settings.ws_init_timeout_ms),
         max_subscriptions_per_connection=settings.ws_max_subscriptions,
         allowed_origins=settings.allowed_origin_list,
+        fast_path=settings.fast_path,
     )
 
     @asynccontextmanager
@@ -245,6 +254,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     http = GraphQLOverHTTP(
         schema, gateway.deps, gateway.authenticator.tenant_for, fallback=view, graphiql=not settings.production,
         admission=admission,
+        stock=None if settings.fast_path else StockOperations(
+            StockView(schema, suggestions=admission.suggestions), admission, settings.request_timeout_ms / 1000),
         edge=EdgeLimits(max_body_bytes=settings.max_body_bytes, max_batch=settings.max_batch,
                         request_timeout_s=settings.request_timeout_ms / 1000,
                         body_timeout_s=settings.http_body_timeout_ms / 1000,

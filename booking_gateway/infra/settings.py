@@ -198,6 +198,9 @@ class Settings(BaseSettings):
     access_log: bool = False
     #: permessage-deflate on WebSockets: less bandwidth, but CPU and ~40 KiB per subscriber.
     ws_compression: bool = False
+    #: The fast path (booking_gateway/fastpath): off serves /graphql with Strawberry's own view
+    #: and a schema without any of its hooks (slower; the reference the fast path is tested against).
+    fast_path: bool = True
 
     # --- persisted documents (web/persisted.py, web/trusted_documents.py) ---
     #: Automatic persisted queries (Apollo's APQ protocol), stored in Redis per tenant.

@@ -1,49 +1,28 @@
 """The contract's input types.
 
-They are flat (scalars only; DateTime and ID already coerced by graphql-core), so each is built
-straight from graphql-core's coerced values through Strawberry's ``from_input`` hook: the
-generic conversion, which resolves each field's type and name on every request, cost about a
-third of a mutation's GraphQL CPU in profiles.
+They are flat (scalars only; DateTime and ID already coerced by graphql-core). :func:`flat_input`
+marks them so: the fast path (:mod:`booking_gateway.fastpath.flat_inputs`) builds a marked class
+straight from graphql-core's coerced values instead of Strawberry's generic conversion, which
+resolves each field's type and name on every request. Without the fast path the mark does nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import strawberry
-from strawberry.schema.name_converter import NameConverter
-from strawberry.types.arguments import InputContext
 
 T = TypeVar("T", bound=type)
 
-
-#: flat input class -> its (GraphQL name, Python name) pairs
-_FLAT_NAMES: dict[type, tuple[tuple[str, str], ...]] = {}
+#: The classes marked with :func:`flat_input`.
+FLAT_INPUTS: set[type] = set()
 
 
 def flat_input(cls: T) -> T:
-    """Build ``cls`` from its GraphQL field names to its Python ones, mapped once, here."""
-    definition = cls.__strawberry_definition__  # type: ignore[attr-defined]
-    _FLAT_NAMES[cls] = tuple((NameConverter().from_field(field), field.python_name)
-                             for field in definition.fields)
-
-    def from_input(type_: type, value: Mapping[str, Any], _context: InputContext) -> Any:
-        return build_flat_input(type_, value)
-
-    definition.from_input = from_input
+    """Mark ``cls`` (a Strawberry input of scalar fields only) for the fast path's direct coercion."""
+    FLAT_INPUTS.add(cls)
     return cls
-
-
-def is_flat_input(cls: type) -> bool:
-    return cls in _FLAT_NAMES
-
-
-def build_flat_input(cls: type[Any], value: Mapping[str, Any]) -> Any:
-    """An instance of a :func:`flat_input` class from graphql-core's coerced input value
-    (fields left out take their Python default, as Strawberry's conversion does)."""
-    return cls(**{python: value[graphql] for graphql, python in _FLAT_NAMES[cls] if graphql in value})
 
 
 @flat_input

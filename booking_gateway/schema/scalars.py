@@ -18,7 +18,6 @@ import re
 from datetime import datetime
 
 import strawberry
-from strawberry.types.scalar import ScalarDefinition
 
 from booking_gateway.domain.time_window import EARLIEST_INSTANT, LATEST_INSTANT, format_instant, format_instant_fixed
 
@@ -64,7 +63,7 @@ def _echo(value: object) -> str:
 serialize_datetime = format_instant_fixed
 
 
-DATETIME: ScalarDefinition = strawberry.scalar(
+DATETIME = strawberry.scalar(
     name="DateTime",
     description=("RFC 3339 date-time with an explicit offset; returned in UTC with a Z suffix and always six "
                  "fraction digits (e.g. 2026-12-01T09:00:00.000000Z), so returned values compare as strings. "

@@ -35,7 +35,7 @@ class AvailabilityChange:
     changed: TimeWindow = strawberry.field(
         description="The part of the subscribed window that changed (the whole window for SNAPSHOT).")
     availability: Availability
-    #: Execution results for the subscribers this same event goes to (see schema.execution).
+    #: Execution results for the subscribers this same event goes to (see fastpath.execution).
     shared_results: strawberry.Private[dict[str, object]]
 
     @classmethod

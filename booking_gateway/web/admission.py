@@ -114,13 +114,25 @@ class Admission:
 
     async def request(self, tenant_id: UUID, request: Request) -> Admitted | Refusal:
         """:meth:`document` for a request that may name a persisted document (web/persisted.py)."""
+        query = await self.text(tenant_id, request)
+        if isinstance(query, Refusal):
+            return query
+        admitted = self.document(query, request.variables, request.operation_name)
+        if isinstance(admitted, Admitted):
+            await self.remember(tenant_id, request)
+        return admitted
+
+    async def text(self, tenant_id: UUID, request: Request) -> str | Refusal:
+        """The document's text: the request's own, or the persisted one its hash names."""
         query = await self.persisted.text(tenant_id, request.query, request.sha256)
         if isinstance(query, Problem):
             return Refusal(query.status, [{"message": query.message, "extensions": {"code": query.code}}])
-        admitted = self.document(query, request.variables, request.operation_name)
-        if request.sha256 is not None and request.query and isinstance(admitted, Admitted):
+        return query
+
+    async def remember(self, tenant_id: UUID, request: Request) -> None:
+        """Persist an admitted document sent with its hash (automatic persisted queries)."""
+        if request.sha256 is not None and request.query:
             await self.persisted.admitted(tenant_id, request.query, request.sha256)
-        return admitted
 
     def document(self, query: str, variables: Mapping[str, Any] | None,
                  operation_name: str | None) -> Admitted | Refusal:

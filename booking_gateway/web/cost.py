@@ -34,13 +34,13 @@ from graphql import (
     ListValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    Undefined,
     ValueNode,
     VariableNode,
     get_named_type,
     get_nullable_type,
     value_from_ast_untyped,
 )
-from graphql.pyutils import Undefined
 
 from booking_gateway.schema.scalars import parse_datetime
 from booking_gateway.web.document_shape import SATURATED, dependency_order, fragments_of

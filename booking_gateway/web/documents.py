@@ -27,13 +27,13 @@ from graphql import (
     DocumentNode,
     GraphQLError,
     GraphQLSchema,
+    NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
     OperationType,
     parse,
     specified_rules,
     validate,
 )
-from graphql.validation.rules.custom.no_schema_introspection import NoSchemaIntrospectionCustomRule
 
 from booking_gateway.domain.rules import Limits
 from booking_gateway.web.cost import CostPlan, plan
@@ -66,6 +66,8 @@ class PreparedDocument:
     operations: dict[str | None, OperationType]
     #: how to cost each operation, given the variables (None when the document is refused)
     cost: CostPlan | None = None
+    #: the parsed document, also when it is refused (None: it does not parse)
+    parsed: DocumentNode | None = None
 
     def operation_type(self, name: str | None) -> OperationType | None:
         if name is None and len(self.operations) == 1:
@@ -136,13 +138,13 @@ class DocumentCache:
                       if isinstance(d, OperationDefinitionNode)}
         refused = self._over_limits(document)
         if refused:
-            return PreparedDocument(None, refused, operations)
+            return PreparedDocument(None, refused, operations, parsed=document)
         errors = validate(self._schema, document, self._rules, hide_suggestions=not self._limits.introspection)
         if errors:
             return PreparedDocument(None, tuple(with_code(e, "GRAPHQL_VALIDATION_FAILED") for e in errors),
-                                    operations)
+                                    operations, parsed=document)
         return PreparedDocument(document, (), operations, plan(
-            self._schema, document, self._limits.max_page_size, self._limits.max_window_days))
+            self._schema, document, self._limits.max_page_size, self._limits.max_window_days), parsed=document)
 
     def _over_limits(self, document: DocumentNode) -> tuple[GraphQLError, ...]:
         """Depth and aliases, counted before (and instead of) the specified rules."""

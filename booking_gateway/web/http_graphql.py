@@ -15,7 +15,9 @@ server's to bound (:mod:`booking_gateway.web.header_timeout`).
 
 It executes through graphql-core directly rather than ``Schema.execute``: the schema,
 types and resolvers are Strawberry's, but the per-request extension machinery is not
-needed once documents are prepared once (see ``benchmarks/``).
+needed once documents are prepared once (the fast path, :mod:`booking_gateway.fastpath`).
+With ``BOOKING_FAST_PATH=false`` the same transport checks run (``_answer``, ``_one``) and each
+operation is then executed by Strawberry's own view (:mod:`booking_gateway.web.stock_http`).
 """
 
 from __future__ import annotations
@@ -23,24 +25,22 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from inspect import isawaitable
-from typing import Any, cast
+from dataclasses import dataclass, replace
+from typing import Any
 from uuid import UUID
 
 import orjson
 import strawberry
-from graphql import ExecutionResult, OperationType, execute
+from graphql import OperationType
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from strawberry.execution import optimized_is_awaitable
-from strawberry.schema._graphql_core import execution_context_class_kwargs
 
 from booking_gateway.domain.outcome import Deps
+from booking_gateway.fastpath.graphql_core import FastExecutor
+from booking_gateway.fastpath.leaf_objects import CompletionBudget
 from booking_gateway.infra.deadlines import Deadlines
 from booking_gateway.infra.unique_ids import UniqueIds
 from booking_gateway.resolvers.context import Context
-from booking_gateway.schema.leaf_objects import CompletionBudget, LeafObjectExecutionContext
-from booking_gateway.web.admission import Admission, Refusal, operation_request
+from booking_gateway.web.admission import Admission, Admitted, Refusal, Request, operation_request
 from booking_gateway.web.errors import error_body, internal_error_body, masked
 from booking_gateway.web.get_requests import get_payload
 from booking_gateway.web.http_answers import (
@@ -51,6 +51,7 @@ from booking_gateway.web.http_answers import (
     request_error_status,
 )
 from booking_gateway.web.negotiation import ACCEPTABLE, MediaType, negotiate
+from booking_gateway.web.stock_http import StockOperations
 
 log = logging.getLogger(__name__)
 
@@ -67,17 +68,17 @@ class EdgeLimits:
 class GraphQLOverHTTP:
     def __init__(self, schema: strawberry.Schema, deps: Deps,
                  tenant_for: Callable[[str], Awaitable[UUID | None]], *,
-                 admission: Admission, edge: EdgeLimits, fallback: ASGIApp, graphiql: bool) -> None:
-        self._schema = schema._schema  # graphql-core's schema, built by Strawberry
-        self._executor = execution_context_class_kwargs(schema.execution_context_class)
+                 admission: Admission, edge: EdgeLimits, fallback: ASGIApp, graphiql: bool,
+                 stock: StockOperations | None = None) -> None:
+        #: BOOKING_FAST_PATH=false: operations run by Strawberry's own view, after the same checks
+        self._stock = stock
+        self._executor = FastExecutor(schema) if stock is None else None
         self._deps = deps
         self._tenant_for = tenant_for
         self._admission = admission
         self._edge = edge
         self._deadlines = Deadlines(edge.request_timeout_s)
         self._body_deadlines = Deadlines(edge.body_timeout_s)
-        # completion checks the deadline and the answer's size only with an executor that can
-        self._budgeted = issubclass(self._executor.get("executor_class", object), LeafObjectExecutionContext)
         self._fallback = fallback
         self._graphiql = graphiql
 
@@ -122,6 +123,7 @@ class GraphQLOverHTTP:
 
     async def _answer(self, scope: Scope, receive: Receive, headers: dict[bytes, bytes], request_id: str,
                       media: MediaType) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        """The transport checks, in both modes (BOOKING_FAST_PATH); each operation then runs in :meth:`_one`."""
         method = scope["method"]
         if method not in ("GET", "POST"):
             return 405, error_body(405, "use POST for GraphQL requests, or GET for queries"), [ALLOW_BOTH]
@@ -161,8 +163,8 @@ class GraphQLOverHTTP:
             return 400, error_body(400, invalid), []
         context = Context(tenant_id=tenant_id, deps=self._deps, request_id=request_id)
         if isinstance(payload, list):
-            return await self._batch(payload, context, media)
-        status, result = await self._one(payload, context, self._edge.max_response_bytes, media,
+            return await self._batch(scope, payload, context, media)
+        status, result = await self._one(scope, payload, context, self._edge.max_response_bytes, media,
                                          over_get=method == "GET")
         return status, result, []
 
@@ -183,7 +185,7 @@ class GraphQLOverHTTP:
                                         "bytes (limit BOOKING_MAX_BODY_BYTES)"), []
         return raw
 
-    async def _batch(self, payload: list[Any], context: Context,
+    async def _batch(self, scope: Scope, payload: list[Any], context: Context,
                      media: MediaType) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
         if self._edge.max_batch == 0:
             return 400, error_body(400, "batched operations are disabled (BOOKING_MAX_BATCH)"), []
@@ -197,18 +199,20 @@ class GraphQLOverHTTP:
             if room < 0:  # an earlier operation's answer took it all
                 results.append(self._too_large(context.request_id, executed=False))
                 continue
-            _, result = await self._one(item, context, room, media)
+            _, result = await self._one(scope, item, context, room, media)
             room -= len(result)
             results.append(result)
         return 200, b"[" + b",".join(results) + b"]", []
 
-    async def _one(self, payload: object, context: Context, max_bytes: int, media: MediaType, *,
+    async def _one(self, scope: Scope, payload: object, context: Context, max_bytes: int, media: MediaType, *,
                    over_get: bool = False) -> tuple[int, bytes]:
         """One operation's status and JSON answer, at most ``max_bytes`` long (or an error saying so);
         the status of a request error depends on the answer's ``media`` type."""
         request = operation_request(payload, "the query string" if over_get else "the body")
         if isinstance(request, str):
             return 400, error_body(400, request)
+        if self._executor is None:
+            return await self._one_stock(scope, request, context, max_bytes, media, over_get=over_get)
         variables, operation_name = request.variables, request.operation_name
         admitted = await self._admission.request(context.tenant_id, request)
         if isinstance(admitted, Refusal):
@@ -223,15 +227,11 @@ class GraphQLOverHTTP:
         budget = CompletionBudget(time.monotonic() + self._edge.request_timeout_s, max_bytes)
         try:
             with self._deadlines.limit():
-                result = await self._execute(admitted.document, variables, operation_name, context, budget)
+                result = await self._executor.execute(admitted.document, variables, operation_name, context, budget)
         except TimeoutError:
             budget.stopped = "timeout"
         if budget.stopped == "timeout":
-            log.warning("request %s timed out after %.1f s", context.request_id, self._edge.request_timeout_s)
-            return 504, error_body(
-                504, f"the request took longer than {self._edge.request_timeout_s:g} s "
-                     "(limit BOOKING_REQUEST_TIMEOUT_MS); a mutation may or may not have been applied: "
-                     "retry it with the same clientMutationId", context.request_id)
+            return self._timed_out(context.request_id)
         if budget.stopped is None:
             status = 200
             body: dict[str, Any] = {"data": result.data}
@@ -246,6 +246,39 @@ class GraphQLOverHTTP:
         log.warning("request %s: the answer is larger than %d bytes", context.request_id, max_bytes)
         return 200, self._too_large(context.request_id, executed=True)
 
+    async def _one_stock(self, scope: Scope, request: Request, context: Context, max_bytes: int,
+                         media: MediaType, *, over_get: bool) -> tuple[int, bytes]:
+        """The operation run by Strawberry's view (BOOKING_FAST_PATH=false), under the same limits;
+        a persisted document is looked up first, and the status follows the media type as on the
+        fast path."""
+        assert self._stock is not None
+        text = await self._admission.text(context.tenant_id, request)
+        if isinstance(text, Refusal):
+            return text.status, orjson.dumps({"errors": text.errors})
+        admitted = self._admission.document(text, request.variables, request.operation_name)
+        if isinstance(admitted, Admitted):
+            refused = refused_over_get(admitted.kind) if over_get else None
+            if refused is not None:
+                return 405, refused
+            await self._admission.remember(context.tenant_id, request)
+        answer = await self._stock.one(scope, replace(request, query=text, sha256=None), context)
+        if answer is None:
+            return self._timed_out(context.request_id)
+        status, body = answer
+        if status == 200 and media is MediaType.GRAPHQL_RESPONSE:
+            status, body = _request_error(body)
+        if len(body) > max_bytes:
+            log.warning("request %s: the answer is larger than %d bytes", context.request_id, max_bytes)
+            return 200, self._too_large(context.request_id, executed=True)
+        return status, body
+
+    def _timed_out(self, request_id: str) -> tuple[int, bytes]:
+        log.warning("request %s timed out after %.1f s", request_id, self._edge.request_timeout_s)
+        return 504, error_body(
+            504, f"the request took longer than {self._edge.request_timeout_s:g} s "
+                 "(limit BOOKING_REQUEST_TIMEOUT_MS); a mutation may or may not have been applied: "
+                 "retry it with the same clientMutationId", request_id)
+
     def _too_large(self, request_id: str, *, executed: bool) -> bytes:
         limit = self._edge.max_response_bytes
         what = ("select fewer fields or items (a mutation was applied all the same: retry it with the same "
@@ -255,13 +288,15 @@ class GraphQLOverHTTP:
             "message": f"the response would be larger than {limit} bytes (limit BOOKING_MAX_RESPONSE_BYTES); {what}",
             "extensions": {"code": "RESPONSE_TOO_LARGE", "maxBytes": limit, "requestId": request_id}}]})
 
-    async def _execute(self, document: Any, variables: dict[str, Any] | None, operation_name: str | None,
-                       context: Context, budget: CompletionBudget) -> ExecutionResult:
-        extra: dict[str, Any] = {"budget": budget} if self._budgeted else {}
-        result = execute(self._schema, document, context_value=context, variable_values=variables,
-                         operation_name=operation_name, is_awaitable=cast(Any, optimized_is_awaitable),
-                         **self._executor, **extra)
-        return await result if isawaitable(result) else result
+
+def _request_error(body: bytes) -> tuple[int, bytes]:
+    """Strawberry's 200 answer to an operation that did not run (no data, errors without a path)
+    as the GraphQL-over-HTTP spec wants it under graphql-response+json: 400 and no data entry."""
+    answer = orjson.loads(body)
+    errors = answer.get("errors") if isinstance(answer, dict) else None
+    if not errors or answer.get("data") is not None or any(e.get("path") is not None for e in errors):
+        return 200, body
+    return 400, orjson.dumps({"errors": errors})
 
 
 async def _respond(send: Send, status: int, body: bytes, request_id: str,

@@ -11,19 +11,20 @@ until it closes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import orjson
+import strawberry
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.schema._graphql_core import execution_context_class_kwargs
 
 from booking_gateway.domain.outcome import Deps
+from booking_gateway.fastpath.graphql_core import core_schema, execute_kwargs, executor_kwargs
 from booking_gateway.infra.auth import KeyAuthenticator
 from booking_gateway.infra.deadlines import Deadlines
 from booking_gateway.live.hub import LiveHub
@@ -48,14 +49,16 @@ class GatewayGraphQL(GraphQL[Context, None]):
 
     def __init__(self, *args: Any, deps: Deps, authenticator: KeyAuthenticator, admission: Admission,
                  key_check_interval_s: float, request_timeout_s: float, live: LiveHub | None = None,
-                 **kwargs: Any) -> None:
+                 fast_path: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.deps = deps
         self.authenticator = authenticator
         self.live = live
-        self.gate = Gate(self.schema._schema, admission, authenticator.tenant_for,  # type: ignore[attr-defined]
+        schema = cast(strawberry.Schema, self.schema)
+        # without the fast path, WebSocket operations run graphql-core's own execution context
+        self.gate = Gate(core_schema(schema), admission, authenticator.tenant_for,
                          KeyWatch(authenticator.tenant_for, key_check_interval_s), Deadlines(request_timeout_s),
-                         execution_context_class_kwargs(self.schema.execution_context_class))  # type: ignore[attr-defined]
+                         executor_kwargs(schema) if fast_path else {}, execute_kwargs(schema) if fast_path else {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

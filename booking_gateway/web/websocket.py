@@ -22,15 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import suppress
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from contextlib import aclosing, suppress
 from dataclasses import dataclass, field
 from inspect import isawaitable
 from typing import Any, Protocol, cast
 from uuid import UUID
 
 from graphql import ExecutionResult, GraphQLError, GraphQLSchema, OperationType, execute, subscribe
-from strawberry.execution import optimized_is_awaitable
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived, WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws import types as transport
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -39,7 +38,6 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_ws import types as legacy
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
-from strawberry.utils.aio import aclosing
 
 from booking_gateway.infra.deadlines import Deadlines
 from booking_gateway.live.quotas import QuotaExceeded
@@ -155,6 +153,8 @@ class Gate:
     deadlines: Deadlines
     #: graphql-core executor arguments (Strawberry's execution context class: the shared-event fast path)
     executor: dict[str, Any] = field(default_factory=dict)
+    #: ... and those of ``execute`` only (the fast path's awaitable check)
+    execute_extra: dict[str, Any] = field(default_factory=dict)
 
     async def authenticate(self, payload: object) -> tuple[str, UUID] | str:
         """The connection_init payload's key and its tenant, or why the connection is refused."""
@@ -180,7 +180,7 @@ class Gate:
         return await self.admission.request(tenant_id, request)
 
     async def results(self, context: Context, admitted: Admitted, request: Request,
-                      request_id: str) -> AsyncIterator[tuple[bool, ExecutionResult]]:
+                      request_id: str) -> AsyncGenerator[tuple[bool, ExecutionResult], None]:
         """(initial error?, result) of the operation: one for a query or mutation (under the request
         time limit), a stream for a subscription. ``True`` marks a subscription that failed before
         its stream began."""
@@ -189,8 +189,7 @@ class Gate:
         if admitted.kind is not OperationType.SUBSCRIPTION:
             try:
                 with self.deadlines.limit():
-                    result = execute(self.schema, admitted.document,
-                                     is_awaitable=cast(Any, optimized_is_awaitable), **kwargs)
+                    result = execute(self.schema, admitted.document, **{**kwargs, **self.execute_extra})
                     done = await result if isawaitable(result) else result
             except TimeoutError:
                 log.warning("request %s timed out after %.1f s", request_id, self.deadlines.seconds)
@@ -206,7 +205,7 @@ class Gate:
             yield True, stream
             return
         try:
-            async with aclosing(stream):
+            async with aclosing(cast(AsyncGenerator[ExecutionResult, None], stream)):
                 async for result in stream:
                     yield False, result
         except Exception as err:

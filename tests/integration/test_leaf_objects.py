@@ -12,10 +12,10 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from booking_gateway.domain.outcome import Deps
+from booking_gateway.fastpath.leaf_objects import LeafObjectExecutionContext
 from booking_gateway.resolvers.context import Context
 from booking_gateway.schema.build import build_schema
 from booking_gateway.schema.errors import ERROR_TYPES
-from booking_gateway.schema.leaf_objects import LeafObjectExecutionContext
 from booking_gateway.schema.mutation import Mutation
 from booking_gateway.schema.query import Query
 from booking_gateway.schema.scalars import DATETIME

@@ -15,7 +15,7 @@ import strawberry
 from graphql import ExecutionResult, execute, parse
 
 from booking_gateway.domain.outcome import Deps
-from booking_gateway.schema.leaf_objects import CompletionBudget, LeafObjectExecutionContext
+from booking_gateway.fastpath.leaf_objects import CompletionBudget, LeafObjectExecutionContext
 from booking_gateway.web.admission import Admission
 from booking_gateway.web.documents import DocumentCache, DocumentLimits
 from booking_gateway.web.http_graphql import EdgeLimits, GraphQLOverHTTP

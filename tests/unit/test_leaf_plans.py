@@ -10,8 +10,8 @@ import strawberry
 from graphql import DocumentNode, ExecutionResult, GraphQLSchema, execute, parse
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from booking_gateway.schema import leaf_objects
-from booking_gateway.schema.leaf_objects import LeafObjectExecutionContext
+from booking_gateway.fastpath import leaf_objects
+from booking_gateway.fastpath.leaf_objects import LeafObjectExecutionContext
 
 
 @strawberry.type

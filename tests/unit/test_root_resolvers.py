@@ -11,7 +11,7 @@ from graphql import ExecutionResult, execute, parse
 from strawberry.extensions import FieldExtension
 from strawberry.types import Info
 
-from booking_gateway.schema import root_resolvers
+from booking_gateway.fastpath import root_resolvers
 from booking_gateway.schema.build import build_schema
 from booking_gateway.schema.inputs import flat_input
 

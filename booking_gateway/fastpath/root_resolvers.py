@@ -4,10 +4,10 @@ Strawberry wraps every resolver in generic machinery: on each call it builds the
 arguments by inspecting their types (``get_arguments``), chains field extensions and looks
 for exception handlers. For the root Query and Mutation fields that need none of it (no
 extensions, no handlers, arguments that are scalars, lists of scalars or flat inputs, see
-:func:`~booking_gateway.schema.inputs.flat_input`), the graphql-core resolver is replaced by
+:mod:`~booking_gateway.fastpath.flat_inputs`), the graphql-core resolver is replaced by
 one that converts the arguments from a plan made once and calls the same Python resolver
-with the same ``Info``. In-process that is about a quarter of a bookSlot's GraphQL
-execution (benchmarks/README.md). Any other field keeps Strawberry's resolver: answers and errors are the
+with the same ``Info``. In-process that saves a quarter of bookSlot's GraphQL execution
+(benchmarks/README.md). Any other field keeps Strawberry's resolver: answers and errors are the
 same either way (tests/unit/test_root_resolvers.py runs both).
 """
 
@@ -22,7 +22,7 @@ from graphql import GraphQLResolveInfo
 from strawberry.types.base import StrawberryList, StrawberryOptional
 from strawberry.types.field import StrawberryField
 
-from booking_gateway.schema.inputs import build_flat_input, is_flat_input
+from booking_gateway.fastpath.flat_inputs import build_flat_input, is_flat_input
 
 #: Python types graphql-core hands over already coerced, used as they are.
 _SCALARS: tuple[Any, ...] = (str, int, float, bool, datetime, strawberry.ID)

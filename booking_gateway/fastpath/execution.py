@@ -16,7 +16,7 @@ from typing import Any
 
 from graphql import print_ast
 
-from booking_gateway.schema.leaf_objects import LeafObjectExecutionContext
+from booking_gateway.fastpath.leaf_objects import LeafObjectExecutionContext
 
 
 class SharedEventExecutionContext(LeafObjectExecutionContext):
