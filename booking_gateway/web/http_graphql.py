@@ -265,8 +265,8 @@ class GraphQLOverHTTP:
         if answer is None:
             return self._timed_out(context.request_id)
         status, body = answer
-        if status == 200 and media is MediaType.GRAPHQL_RESPONSE:
-            status, body = _request_error(body)
+        if status == 200:
+            status, body = _request_error(body, media)
         if len(body) > max_bytes:
             log.warning("request %s: the answer is larger than %d bytes", context.request_id, max_bytes)
             return 200, self._too_large(context.request_id, executed=True)
@@ -289,14 +289,14 @@ class GraphQLOverHTTP:
             "extensions": {"code": "RESPONSE_TOO_LARGE", "maxBytes": limit, "requestId": request_id}}]})
 
 
-def _request_error(body: bytes) -> tuple[int, bytes]:
+def _request_error(body: bytes, media: MediaType) -> tuple[int, bytes]:
     """Strawberry's 200 answer to an operation that did not run (no data, errors without a path)
-    as the GraphQL-over-HTTP spec wants it under graphql-response+json: 400 and no data entry."""
+    as the fast path gives it: no data entry, and 400 under graphql-response+json (the spec)."""
     answer = orjson.loads(body)
     errors = answer.get("errors") if isinstance(answer, dict) else None
     if not errors or answer.get("data") is not None or any(e.get("path") is not None for e in errors):
         return 200, body
-    return 400, orjson.dumps({"errors": errors})
+    return request_error_status(media), orjson.dumps({"errors": errors})
 
 
 async def _respond(send: Send, status: int, body: bytes, request_id: str,

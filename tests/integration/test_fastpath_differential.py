@@ -561,10 +561,10 @@ async def test_a_broken_hook_is_reported(twins: Twins, monkeypatch: pytest.Monke
     """The runner is not blind: one hook of the fast path broken on purpose, and only that one."""
     if hook == "flat_inputs":
         monkeypatch.setattr(root_resolvers, "build_flat_input", _mis_coercing(root_resolvers.build_flat_input))
-        evidence = '"window":{"start":"2030-01-02T00:00:00Z","end"'  # the window's start, a day late
+        evidence = '"window":{"start":"2030-01-02T00:00:00.000000Z","end"'  # the window's start, a day late
     else:
         monkeypatch.setattr(leaf_objects, "_complete", _dropping_end(leaf_objects._complete))
-        evidence = '"window":{"start":"2030-01-01T00:00:00Z"}'  # no end
+        evidence = '"window":{"start":"2030-01-01T00:00:00.000000Z"}'  # no end
     # a query: the sabotage leaves the twins' databases alike
     case = Case("availability of a week", AVAILABILITY, {"ids": ALL_ROOMS, "window": WEEK})
     found = await differences(twins, [case])
