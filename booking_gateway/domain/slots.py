@@ -1,0 +1,136 @@
+"""What the rules allow: one booking's verdict, the nearest allowed windows, the bookable starts.
+
+One :class:`Schedule` is built per resource and request (opening ranges in UTC over the span
+that matters), then asked many times; nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from booking_gateway.domain.opening_hours import merged, opening_ranges
+from booking_gateway.domain.schedule import ResourceRules
+from booking_gateway.domain.time_window import TimeWindow
+
+#: The grid nearest windows are searched on when the rules set no slot step.
+DEFAULT_GRID = timedelta(minutes=15)
+#: How far either side of a refused request the nearest allowed windows are looked for.
+NEAREST_SEARCH = timedelta(days=7)
+NEAREST_COUNT = 3
+
+
+class ScheduleReason(StrEnum):
+    CLOSED = "CLOSED"
+    TOO_SOON = "TOO_SOON"
+    TOO_FAR = "TOO_FAR"
+    TOO_SHORT = "TOO_SHORT"
+    TOO_LONG = "TOO_LONG"
+    OFF_STEP = "OFF_STEP"
+
+
+def blocked(rules: ResourceRules, window: TimeWindow) -> TimeWindow:
+    """The window widened by the buffers: what a booking takes out of the conflict space."""
+    if not rules.buffer_before and not rules.buffer_after:
+        return window
+    return TimeWindow.unchecked(window.start - rules.buffer_before, window.end + rules.buffer_after)
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    rules: ResourceRules
+    ranges: tuple[TimeWindow, ...]  # each day's opening ranges: the step's anchors
+    open: tuple[TimeWindow, ...]  # the same, merged
+    _open_starts: tuple[datetime, ...]
+    _range_starts: tuple[datetime, ...]
+
+    @classmethod
+    def over(cls, rules: ResourceRules, time_zone: str, span: TimeWindow) -> Schedule:
+        ranges = opening_ranges(rules, time_zone, span)
+        joined = merged(ranges)
+        return cls(rules, tuple(ranges), tuple(joined), tuple(w.start for w in joined),
+                   tuple(r.start for r in ranges))
+
+    def refusal(self, window: TimeWindow, now: datetime) -> ScheduleReason | None:
+        rules = self.rules
+        if rules.min_duration is not None and window.duration < rules.min_duration:
+            return ScheduleReason.TOO_SHORT
+        if rules.max_duration is not None and window.duration > rules.max_duration:
+            return ScheduleReason.TOO_LONG
+        if window.start < now + rules.min_notice:
+            return ScheduleReason.TOO_SOON
+        if rules.max_horizon is not None and window.start > now + rules.max_horizon:
+            return ScheduleReason.TOO_FAR
+        i = bisect_right(self._open_starts, window.start) - 1
+        if i < 0 or self.open[i].end < window.end:
+            return ScheduleReason.CLOSED
+        if rules.step is not None:
+            j = bisect_right(self._range_starts, window.start) - 1
+            if (window.start - self.ranges[j].start) % rules.step:
+                return ScheduleReason.OFF_STEP
+        return None
+
+    def starts(self, window: TimeWindow, step: timedelta) -> list[datetime]:
+        """Starts in ``window`` on each opening range's grid of ``step``: candidates, that
+        :meth:`refusal` still judges (a booking may run on into the next day's range)."""
+        found = []
+        for anchor in self.ranges:
+            first = anchor.start
+            if first < window.start:
+                first += -((first - window.start) // step) * step
+            t, last = first, min(anchor.end, window.end)
+            while t < last:
+                found.append(t)
+                t += step
+        return found
+
+
+def check(rules: ResourceRules, time_zone: str, window: TimeWindow,
+          now: datetime) -> ScheduleReason | None:
+    """Why the rules refuse a booking of ``window`` at ``now``, or None."""
+    return Schedule.over(rules, time_zone, window).refusal(window, now)
+
+
+def nearest_allowed(rules: ResourceRules, time_zone: str, window: TimeWindow,
+                    now: datetime) -> list[TimeWindow]:
+    """Up to three windows the rules allow, nearest to the refused one, of its duration (clamped
+    to the allowed durations), on the rules' step grid; other bookings are not considered."""
+    duration = window.duration
+    if rules.min_duration is not None:
+        duration = max(duration, rules.min_duration)
+    if rules.max_duration is not None:
+        duration = min(duration, rules.max_duration)
+    span = TimeWindow.unchecked(max(window.start - NEAREST_SEARCH, now),
+                                max(window.start + NEAREST_SEARCH, now + NEAREST_SEARCH))
+    schedule = Schedule.over(rules, time_zone, span)
+    allowed = [TimeWindow.unchecked(t, t + duration)
+               for t in schedule.starts(span, rules.step or DEFAULT_GRID)]
+    allowed = [w for w in allowed if schedule.refusal(w, now) is None]
+    allowed.sort(key=lambda w: abs(w.start - window.start))
+    return sorted(allowed[:NEAREST_COUNT])
+
+
+def bookable_starts(rules: ResourceRules, time_zone: str, window: TimeWindow, duration: timedelta,
+                    step: timedelta, now: datetime, busy: Sequence[TimeWindow]) -> list[datetime]:
+    """Starts in ``window`` that a booking of ``duration`` would be accepted at: the rules allow it
+    and its blocked window (buffers included) overlaps none of ``busy`` (other bookings' blocked
+    windows, sorted by start, non-overlapping or not)."""
+    span = TimeWindow.unchecked(window.start, window.end + duration)
+    schedule = Schedule.over(rules, time_zone, span)
+    busy_merged = merged(list(busy))
+    busy_starts = [b.start for b in busy_merged]
+    out = []
+    for t in schedule.starts(window, step):
+        candidate = TimeWindow.unchecked(t, t + duration)
+        if schedule.refusal(candidate, now) is not None:
+            continue
+        wide = blocked(rules, candidate)
+        i = bisect_left(busy_starts, wide.end) - 1  # the last busy window starting before wide.end
+        if i >= 0 and busy_merged[i].overlaps(wide):
+            continue
+        out.append(t)
+    out.sort()
+    return out
