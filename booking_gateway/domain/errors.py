@@ -23,6 +23,7 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     VERSION_CONFLICT = "VERSION_CONFLICT"
     NOT_FOUND = "NOT_FOUND"
+    OUTSIDE_SCHEDULE = "OUTSIDE_SCHEDULE"
 
 
 class DomainError(Exception):
@@ -76,8 +77,8 @@ class IdempotencyKeyReused(DomainError):
 class VersionConflict(DomainError):
     code = ErrorCode.VERSION_CONFLICT
 
-    def __init__(self, expected: int, current: int) -> None:
-        super().__init__(f"expectedVersion is {expected} but the booking is at version {current}")
+    def __init__(self, expected: int, current: int, subject: str = "the booking") -> None:
+        super().__init__(f"expectedVersion is {expected} but {subject} is at version {current}")
         self.current_version = current
 
 
@@ -90,3 +91,15 @@ class NotFound(DomainError):
         super().__init__(f"no {kind} with this id for this tenant")
         self.kind = kind
         self.object_id = object_id
+
+
+class OutsideSchedule(DomainError):
+    """The resource's rules refuse the window; ``reason`` is a ``slots.ScheduleReason`` value."""
+
+    code = ErrorCode.OUTSIDE_SCHEDULE
+
+    def __init__(self, reason: str, detail: str, nearest: Sequence[TimeWindow]) -> None:
+        hint = f"; nearest allowed: {', '.join(str(w) for w in nearest)}" if nearest else ""
+        super().__init__(f"the resource's rules refuse this window ({reason}: {detail}){hint}")
+        self.reason = reason
+        self.nearest = tuple(nearest)

@@ -20,6 +20,7 @@ class Mutation(StrEnum):
     BOOK_SLOT = "bookSlot"
     CANCEL_BOOKING = "cancelBooking"
     RESCHEDULE_BOOKING = "rescheduleBooking"
+    SET_RESOURCE_RULES = "setResourceRules"
 
 
 @dataclass(frozen=True, slots=True)

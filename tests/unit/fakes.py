@@ -38,6 +38,7 @@ from booking_gateway.domain.ports import (
     Replayed,
     ResourceMissing,
     ResourcePage,
+    RulesRecord,
     StoreContention,
     UnitOfWork,
 )
@@ -182,7 +183,11 @@ class FakeUnitOfWork(UnitOfWork):
         await self._store.step("uow.overlapping")
         return self._view().overlapping(resource_id, window, excluding)
 
-    async def update_booking(self, booking: Booking) -> None:
+    async def rules_for_share(self, tenant_id: UUID, resource_id: UUID) -> RulesRecord | None:
+        resource = self._view().owned(tenant_id, resource_id)
+        return RulesRecord(resource.time_zone, 0, None) if resource else None
+
+    async def update_booking(self, booking: Booking, blocked: TimeWindow | None = None) -> None:
         await self._store.step("uow.update_booking")
         self._view().write_booking(booking)
         self._bookings[booking.id] = booking
@@ -282,8 +287,12 @@ class FakeBookingStore(BookingStore):
 
     # --- the port -----------------------------------------------------------------------------
 
+    async def read_rules(self, tenant_id: UUID, resource_id: UUID) -> RulesRecord | None:
+        resource = self.state.owned(tenant_id, resource_id)
+        return RulesRecord(resource.time_zone, 0, None) if resource else None
+
     async def precheck_booking(self, key: IdempotencyKey, request_hash: bytes,
-                               resource_id: UUID, window: TimeWindow) -> Precheck:
+                               resource_id: UUID, window: TimeWindow, rules_version: int = 0) -> Precheck:
         await self.step("precheck_booking")
         prior = self.state.outcomes.get(key)
         found = self.state.owned(key.tenant_id, resource_id) is not None

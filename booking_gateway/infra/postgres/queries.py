@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from booking_gateway.infra.postgres.blocking import BLOCKING
 from booking_gateway.infra.postgres.rows import BOOKING_COLUMNS, OUTCOME_COLUMNS
 from booking_gateway.infra.postgres.sql import SQL
 
@@ -23,11 +24,12 @@ WITH stored AS (
 SELECT EXISTS (SELECT 1 FROM stored) AS stored
 """)
 
-OVERLAPPING = SQL("""
+# :start :end is a blocked window (buffers included); the answer is the bookings' own windows
+OVERLAPPING = SQL(f"""
 SELECT array_agg(lower(during) ORDER BY during) AS starts,
        array_agg(upper(during) ORDER BY during) AS ends
 FROM bookings
-WHERE resource_id = :resource AND status = 'confirmed' AND during && tstzrange(:start, :end, '[)')
+WHERE resource_id = :resource AND {BLOCKING} AND blocked && tstzrange(:start, :end, '[)')
   AND id IS DISTINCT FROM CAST(:excluding AS uuid)
 """)
 
