@@ -102,9 +102,11 @@ class Gateway:
         if s.unsafe_no_lock:
             log.warning("BOOKING_UNSAFE_NO_LOCK is set: booking WITHOUT the range lock (tests only)")
             lock = NoLock()
+        if s.unsafe_no_rules:
+            log.warning("BOOKING_UNSAFE_NO_RULES is set: booking WITHOUT checking resource rules (tests only)")
         self.deps = Deps(store=store, lock=lock,
                          events=RedisEventPublisher(self.redis, prefix=s.redis_prefix),
-                         clock=SystemClock(), limits=limits)
+                         clock=SystemClock(), limits=limits, enforce_rules=not s.unsafe_no_rules)
         self.authenticator = KeyAuthenticator(store.tenant_for_key, ttl_seconds=s.key_cache_ttl_ms / 1000)
         self.live = LiveHub(s.redis_url, availability_reader(self.deps), prefix=s.redis_prefix,
                             config=HubConfig(coalesce_s=s.live_coalesce_ms / 1000,

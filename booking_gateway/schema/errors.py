@@ -23,6 +23,18 @@ class ErrorCode(Enum):
         "IDEMPOTENCY_KEY_REUSED", description="The clientMutationId was used before with a different input.")
     VERSION_CONFLICT = strawberry.enum_value("VERSION_CONFLICT", description="expectedVersion did not match.")
     NOT_FOUND = strawberry.enum_value("NOT_FOUND", description="No such object for this tenant.")
+    OUTSIDE_SCHEDULE = strawberry.enum_value("OUTSIDE_SCHEDULE", description=(
+        "The resource's rules (opening hours, notice, horizon, durations, step) refuse the window."))
+
+
+@strawberry.enum(description="Which of the resource's rules refused the window.")
+class ScheduleReason(Enum):
+    CLOSED = "CLOSED"
+    TOO_SOON = "TOO_SOON"
+    TOO_FAR = "TOO_FAR"
+    TOO_SHORT = "TOO_SHORT"
+    TOO_LONG = "TOO_LONG"
+    OFF_STEP = "OFF_STEP"
 
 
 @strawberry.interface
@@ -62,8 +74,15 @@ class NotFound(MutationError):
     pass
 
 
+@strawberry.type
+class OutsideSchedule(MutationError):
+    reason: ScheduleReason
+    nearest: list[TimeWindow] = strawberry.field(description=(
+        "Up to three windows the rules allow, nearest to the request (other bookings not considered)."))
+
+
 ERROR_TYPES = (SlotUnavailable, ValidationFailed, Contended, IdempotencyKeyReused, VersionConflict,
-               NotFound)
+               NotFound, OutsideSchedule)
 
 
 def to_graphql(error: domain.DomainError, message: str | None = None) -> MutationError:
@@ -84,4 +103,7 @@ def to_graphql(error: domain.DomainError, message: str | None = None) -> Mutatio
             return VersionConflict(code=code, message=text, current_version=error.current_version)
         case domain.NotFound():
             return NotFound(code=code, message=text)
+        case domain.OutsideSchedule():
+            return OutsideSchedule(code=code, message=text, reason=ScheduleReason(error.reason),
+                                   nearest=[TimeWindow.of(w) for w in error.nearest])
     raise TypeError(f"no GraphQL type for {type(error).__name__}")  # pragma: no cover

@@ -22,6 +22,7 @@ class ChangeReason(Enum):
     BOOKED = "BOOKED"
     CANCELLED = "CANCELLED"
     RESCHEDULED = "RESCHEDULED"
+    RULES_CHANGED = strawberry.enum_value("RULES_CHANGED", description="The resource's rules changed.")
 
 
 @strawberry.type
