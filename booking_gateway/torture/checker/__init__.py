@@ -2,7 +2,7 @@
 
 Each invariant has its module, whose docstring states its rules exactly:
 :mod:`.overlap` (1), :mod:`.durability` (2), :mod:`.idempotency` (3), :mod:`.unavailable` (4),
-:mod:`.resolution` (5).
+:mod:`.resolution` (5), :mod:`.schedule` (6).
 """
 
 from __future__ import annotations
@@ -10,7 +10,14 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from booking_gateway.torture.checker import durability, idempotency, overlap, resolution, unavailable
+from booking_gateway.torture.checker import (
+    durability,
+    idempotency,
+    overlap,
+    resolution,
+    schedule,
+    unavailable,
+)
 from booking_gateway.torture.checker.bookings import index_bookings
 from booking_gateway.torture.checker.ops import Operation, operations
 from booking_gateway.torture.checker.violations import Invariant, Violation
@@ -39,11 +46,13 @@ def check(history: History) -> CheckResult:
     facts = index_bookings(ops, history.final)
     known = unavailable.tenures(facts.values())
     found: list[Violation] = overlap.check_overlaps(history.final, facts)
+    found += schedule.check_rules(history.final, history.rules)
+    slack = schedule.buffers(history.rules)
     for f in facts.values():
         found += durability.check_booking(f)
     found += idempotency.check_owners(facts.values())
     for op in ops:
         found += idempotency.check_operation(op)
-        found += unavailable.check_operation(op, facts, known)
+        found += unavailable.check_operation(op, facts, known, slack)
         found += resolution.check_operation(op)
     return CheckResult(tuple(found), tuple(ops))

@@ -10,13 +10,14 @@ from booking_gateway.torture.model import Attempt, Phase
 
 
 class Invariant(IntEnum):
-    """DESIGN.md's four invariants, and the resolution of unknown outcomes the issue adds."""
+    """DESIGN.md's four invariants, the resolution of unknown outcomes, and the rules (issue 14)."""
 
     NO_OVERLAP = 1
     DURABLE = 2
     IDEMPOTENT = 3
     TRUE_UNAVAILABLE = 4
     UNKNOWN_RESOLVED = 5
+    RULES = 6
 
     @property
     def title(self) -> str:
@@ -29,6 +30,7 @@ _TITLES = {
     Invariant.IDEMPOTENT: "one booking and one answer per clientMutationId",
     Invariant.TRUE_UNAVAILABLE: "every SLOT_UNAVAILABLE was true when given",
     Invariant.UNKNOWN_RESOLVED: "unknown outcomes resolve consistently on replay",
+    Invariant.RULES: "nothing is booked outside the resources' rules (hours, durations, buffers)",
 }
 
 
