@@ -45,7 +45,7 @@ def test_a_short_run_under_every_fault_keeps_the_promise(tmp_path: Path) -> None
                                     timeout=240)
 
     assert code == 0, output
-    assert summary["violations"] == {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0}, output
+    assert summary["violations"] == {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0, "6": 0}, output
     assert summary["reconcile_overlaps"] == 0
     assert set(summary["faults"]) == set(FAULTS), output  # every kind of fault was injected
     assert summary["attempts"]["ok"] > 100, output
@@ -67,6 +67,27 @@ def test_the_weakened_build_double_books_and_the_checker_and_reconcile_catch_it(
         assert f"booking_overlapping_pairs {float(summary['violations']['1'])}" in metrics
     finally:
         drop_scratch(out)
+
+
+def test_a_run_with_rules_books_nothing_outside_them(tmp_path: Path) -> None:
+    code, summary, output = torture(tmp_path / "rules", "--rules", "--duration", "25", "--gateways", "2",
+                                    "--faults", "all", timeout=180)
+
+    assert code == 0, output
+    assert summary["violations"] == {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0, "6": 0}, output
+    assert summary["rejected"].get("OUTSIDE_SCHEDULE", 0) > 0, output  # the rules did refuse
+    assert summary["attempts"]["ok"] > 50, output
+
+
+def test_the_build_without_the_rules_check_is_caught(tmp_path: Path) -> None:
+    code, summary, output = torture(tmp_path / "no-rules", "--weaken-rules", "--duration", "20",
+                                    "--gateways", "2", "--faults", "none", timeout=180)
+
+    assert code == 0, output  # the counter-proof held
+    assert summary["violations"]["6"] > 0, output
+    assert summary["violations"]["1"] == 0, output  # only the rules were weakened
+    assert "OUTSIDE_SCHEDULE" not in summary["rejected"], output
+    assert "counter-proof held" in output
 
 
 def scratch_url(out: Path) -> str:
