@@ -6,10 +6,10 @@ that matters), then asked many times; nothing here does I/O.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from booking_gateway.domain.opening_hours import merged, opening_ranges
@@ -115,22 +115,63 @@ def nearest_allowed(rules: ResourceRules, time_zone: str, window: TimeWindow,
 
 def bookable_starts(rules: ResourceRules, time_zone: str, window: TimeWindow, duration: timedelta,
                     step: timedelta, now: datetime, busy: Sequence[TimeWindow]) -> list[datetime]:
-    """Starts in ``window`` that a booking of ``duration`` would be accepted at: the rules allow it
-    and its blocked window (buffers included) overlaps none of ``busy`` (other bookings' blocked
-    windows, sorted by start, non-overlapping or not)."""
-    span = TimeWindow.unchecked(window.start, window.end + duration)
-    schedule = Schedule.over(rules, time_zone, span)
-    busy_merged = merged(list(busy))
-    busy_starts = [b.start for b in busy_merged]
-    out = []
-    for t in schedule.starts(window, step):
-        candidate = TimeWindow.unchecked(t, t + duration)
-        if schedule.refusal(candidate, now) is not None:
-            continue
-        wide = blocked(rules, candidate)
-        i = bisect_left(busy_starts, wide.end) - 1  # the last busy window starting before wide.end
-        if i >= 0 and busy_merged[i].overlaps(wide):
-            continue
-        out.append(t)
+    """Starts in ``window``, on each opening range's grid of ``step``, that a booking of
+    ``duration`` would be accepted at: the rules allow it and its blocked window (buffers
+    included) overlaps none of ``busy`` (other bookings' blocked windows).
+
+    The same verdict as :meth:`Schedule.refusal` plus an overlap test per candidate (the unit
+    tests compare the two), computed on integer microseconds with the busy windows turned into
+    the starts they forbid: a week of 50 resources is thousands of candidates.
+    """
+    if ((rules.min_duration is not None and duration < rules.min_duration)
+            or (rules.max_duration is not None and duration > rules.max_duration)):
+        return []
+    schedule = Schedule.over(rules, time_zone, TimeWindow.unchecked(window.start, window.end + duration))
+    d, q = _us(duration), _us(step)
+    rule_step = _us(rules.step) if rules.step is not None else 0
+    low = max(_us(window.start - _EPOCH), _us(now + rules.min_notice - _EPOCH))
+    high = _us(window.end - _EPOCH) - 1  # inclusive
+    if rules.max_horizon is not None:
+        high = min(high, _us(now + rules.max_horizon - _EPOCH))
+    forbidden = _forbidden_starts(busy, d, _us(rules.buffer_before), _us(rules.buffer_after))
+    open_ = [(_us(o.start - _EPOCH), _us(o.end - _EPOCH)) for o in schedule.open]
+    open_starts = [o[0] for o in open_]
+    out: list[int] = []
+    for anchor in schedule.ranges:
+        a0, a1 = _us(anchor.start - _EPOCH), _us(anchor.end - _EPOCH)
+        closes = open_[bisect_right(open_starts, a0) - 1][1]
+        t = a0 if a0 >= low else a0 + -((a0 - low) // q) * q
+        last = min(a1 - 1, closes - d, high)
+        j = 0
+        while t <= last:
+            if rule_step and (t - a0) % rule_step:
+                t += q
+                continue
+            while j < len(forbidden) and forbidden[j][1] <= t:
+                j += 1
+            if not (j < len(forbidden) and forbidden[j][0] < t):
+                out.append(t)
+            t += q
     out.sort()
+    return [_EPOCH + timedelta(microseconds=t) for t in out]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _us(span: timedelta) -> int:
+    return (span.days * 86_400 + span.seconds) * 1_000_000 + span.microseconds
+
+
+def _forbidden_starts(busy: Sequence[TimeWindow], d: int, before: int, after: int) -> list[tuple[int, int]]:
+    """Open intervals (lo, hi) of starts whose blocked window overlaps a busy one, sorted and
+    joined where they overlap (not where they only touch: that start is free)."""
+    spans = sorted((_us(b.start - _EPOCH) - d - after, _us(b.end - _EPOCH) + before) for b in busy)
+    out: list[tuple[int, int]] = []
+    for lo, hi in spans:
+        if out and lo < out[-1][1]:
+            if hi > out[-1][1]:
+                out[-1] = (out[-1][0], hi)
+        else:
+            out.append((lo, hi))
     return out
