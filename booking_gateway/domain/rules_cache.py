@@ -38,6 +38,8 @@ class ResourceSchedule:
     version: int
     spec: RulesSpec | None
     rules: ResourceRules
+    #: the stored JSON (None: no rules), which compiles to ``rules``
+    document: str | None = None
 
     def blocked(self, window: TimeWindow) -> TimeWindow:
         return blocked(self.rules, window)
@@ -53,12 +55,13 @@ class ResourceSchedule:
 
 
 def compiled(tenant_id: UUID, resource_id: UUID, record: RulesRecord) -> ResourceSchedule:
-    spec, rules = _parse(record.document)
-    return ResourceSchedule(tenant_id, resource_id, record.time_zone, record.version, spec, rules)
+    spec, rules = parse(record.document)
+    return ResourceSchedule(tenant_id, resource_id, record.time_zone, record.version, spec, rules,
+                            record.document)
 
 
 @lru_cache(maxsize=1024)
-def _parse(document: str | None) -> tuple[RulesSpec | None, ResourceRules]:
+def parse(document: str | None) -> tuple[RulesSpec | None, ResourceRules]:
     if document is None:
         return None, schedule.NO_RULES
     spec = schedule.from_json(document)

@@ -115,18 +115,27 @@ def nearest_allowed(rules: ResourceRules, time_zone: str, window: TimeWindow,
 
 def bookable_starts(rules: ResourceRules, time_zone: str, window: TimeWindow, duration: timedelta,
                     step: timedelta, now: datetime, busy: Sequence[TimeWindow]) -> list[datetime]:
+    """:func:`bookable_starts_us` with the busy windows as windows."""
+    busy_us = [(_us(b.start - _EPOCH), _us(b.end - _EPOCH)) for b in busy]
+    schedule = Schedule.over(rules, time_zone, TimeWindow.unchecked(window.start, window.end + duration))
+    return bookable_starts_us(schedule, window, duration, step, now, busy_us)
+
+
+def bookable_starts_us(schedule: Schedule, window: TimeWindow, duration: timedelta, step: timedelta,
+                       now: datetime, busy: Sequence[tuple[int, int]]) -> list[datetime]:
     """Starts in ``window``, on each opening range's grid of ``step``, that a booking of
     ``duration`` would be accepted at: the rules allow it and its blocked window (buffers
-    included) overlaps none of ``busy`` (other bookings' blocked windows).
+    included) overlaps none of ``busy`` (other bookings' blocked windows, in epoch microseconds).
+    ``schedule`` must cover ``window`` plus ``duration``.
 
     The same verdict as :meth:`Schedule.refusal` plus an overlap test per candidate (the unit
     tests compare the two), computed on integer microseconds with the busy windows turned into
     the starts they forbid: a week of 50 resources is thousands of candidates.
     """
+    rules = schedule.rules
     if ((rules.min_duration is not None and duration < rules.min_duration)
             or (rules.max_duration is not None and duration > rules.max_duration)):
         return []
-    schedule = Schedule.over(rules, time_zone, TimeWindow.unchecked(window.start, window.end + duration))
     d, q = _us(duration), _us(step)
     rule_step = _us(rules.step) if rules.step is not None else 0
     low = max(_us(window.start - _EPOCH), _us(now + rules.min_notice - _EPOCH))
@@ -153,20 +162,34 @@ def bookable_starts(rules: ResourceRules, time_zone: str, window: TimeWindow, du
                 out.append(t)
             t += q
     out.sort()
-    return [_EPOCH + timedelta(microseconds=t) for t in out]
+    return [_instant(t) for t in out]
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: Instants by epoch microseconds: the resources of one query, and consecutive queries, share
+#: their grid, so the same starts come back (and their formatted text is cached by instant).
+_INSTANTS: dict[int, datetime] = {}
+_INSTANTS_MAX = 65_536
+
+
+def _instant(micros: int) -> datetime:
+    found = _INSTANTS.get(micros)
+    if found is None:
+        if len(_INSTANTS) >= _INSTANTS_MAX:
+            _INSTANTS.clear()
+        found = _INSTANTS[micros] = _EPOCH + timedelta(microseconds=micros)
+    return found
 
 
 def _us(span: timedelta) -> int:
     return (span.days * 86_400 + span.seconds) * 1_000_000 + span.microseconds
 
 
-def _forbidden_starts(busy: Sequence[TimeWindow], d: int, before: int, after: int) -> list[tuple[int, int]]:
+def _forbidden_starts(busy: Sequence[tuple[int, int]], d: int, before: int,
+                      after: int) -> list[tuple[int, int]]:
     """Open intervals (lo, hi) of starts whose blocked window overlaps a busy one, sorted and
     joined where they overlap (not where they only touch: that start is free)."""
-    spans = sorted((_us(b.start - _EPOCH) - d - after, _us(b.end - _EPOCH) + before) for b in busy)
+    spans = sorted((start - d - after, end + before) for start, end in busy)
     out: list[tuple[int, int]] = []
     for lo, hi in spans:
         if out and lo < out[-1][1]:

@@ -222,6 +222,9 @@ class LeafObjectExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if isinstance(named, (GraphQLScalarType, GraphQLEnumType)):
                 steps.append((response_key, reader, named.coerce_output_value, nullable, None))
                 continue
+            if (leaves := _non_null_leaves(named)) is not None and not any(d.node.directives for d in details):
+                steps.append((response_key, reader, _all_coerced(leaves.coerce_output_value), nullable, None))
+                continue
             nested = self._nested(named, details)
             if nested is None:
                 return _NO_PLAN
@@ -265,6 +268,25 @@ class LeafObjectExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 return None
             by_class[definition.origin] = (plan, object_type.name, object_type.is_type_of)
         return by_class
+
+
+def _non_null_leaves(field_type: Any) -> GraphQLScalarType | GraphQLEnumType | None:
+    """The item type of a list of non-null scalars or enums (bookableSlots' starts), else None."""
+    if isinstance(field_type, GraphQLList) and isinstance(field_type.of_type, GraphQLNonNull):
+        item = field_type.of_type.of_type
+        if isinstance(item, (GraphQLScalarType, GraphQLEnumType)):
+            return item
+    return None
+
+
+def _all_coerced(coerce: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A list's items coerced; None (graphql-core's way, with its errors) if one cannot be."""
+    def coerce_all(values: Any) -> list[Any] | None:
+        if not isinstance(values, (list, tuple)):
+            return None
+        coerced = [coerce(v) for v in values]
+        return None if any(c is None or c is Undefined for c in coerced) else coerced
+    return coerce_all
 
 
 def _definition(graphql_type: Any) -> Any:

@@ -169,7 +169,8 @@ class PostgresBookingStore:
                                window: TimeWindow) -> dict[UUID, SlotInputs]:
         rows = await self._all(rules_sql.SLOT_INPUTS, tenant=tenant_id, ids=list(resource_ids),
                                start=window.start, end=window.end)
-        return {r["id"]: SlotInputs(rules_from(r), r["version"], windows_from(r["starts"], r["ends"]))
+        return {r["id"]: SlotInputs(rules_from(r), r["version"],
+                                    list(zip(r["starts"] or (), r["ends"] or (), strict=True)))
                 for r in rows}
 
     # --- resources ----------------------------------------------------------------------------
