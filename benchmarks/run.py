@@ -312,7 +312,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="measure everything this many times, interleaved, and report the median ratio "
                              "(the machine's speed drifts between minutes; a ratio within one round does not)")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument("--bookable-slots", action="store_true",
+                        help="run benchmarks/bookable_slots.py instead (bookableSlots p50/p99 next to the anchor)")
     args = parser.parse_args(argv)
+    if args.bookable_slots:
+        from benchmarks import bookable_slots
+
+        return bookable_slots.main(["--requests", "30"] if args.smoke else [])
     if args.smoke:
         args.seconds, args.rounds = 1.0, 1
     load = Load(args.seconds, args.connections, force_python=args.smoke)

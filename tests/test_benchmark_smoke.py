@@ -18,3 +18,12 @@ def test_benchmark_suite_runs_and_prints_the_table_and_targets() -> None:
         assert row in out.stdout, row
     assert "Targets (ratios from this run):" in out.stdout
     assert "overlapping confirmed bookings afterwards: 0" in out.stdout
+
+
+def test_bookable_slots_benchmark_runs_and_says_whether_the_target_is_met() -> None:
+    out = subprocess.run([sys.executable, "-m", "benchmarks.run", "--bookable-slots", "--smoke"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "gateway bookableSlots:" in out.stdout
+    assert "stock strawberry hello:" in out.stdout
+    assert "target p99 < 50 ms: " in out.stdout

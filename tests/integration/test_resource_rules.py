@@ -15,7 +15,8 @@ import pytest
 from booking_gateway.app import Gateway, NoLock
 from booking_gateway.domain.outcome import Deps
 from booking_gateway.domain.rules_cache import RulesCache
-from tests.integration.graphql_client import CANCEL, Client
+from booking_gateway.resolvers.subscriptions import LiveContext
+from tests.integration.graphql_client import CANCEL, SCHEMA, Client
 
 SET_RULES = """mutation($input: SetResourceRulesInput!) { setResourceRules(input: $input) {
     clientMutationId replayed resource { id }
@@ -249,3 +250,28 @@ async def test_bookable_slots_validate_their_arguments(client: Client) -> None:
     errors = await client.errors(SLOTS, ids=[room], window=window, duration=0, step=30)
     assert errors[0]["extensions"]["code"] == "VALIDATION_FAILED"
     assert "durationMinutes" in errors[0]["message"]
+
+
+# --- live availability --------------------------------------------------------------------------
+
+
+async def test_subscribers_hear_rules_changed(gateway: Gateway, client: Client, tenant_id: UUID) -> None:
+    gateway.start()
+    room = await client.resource()
+    context = LiveContext(tenant_id, gateway.deps, live=gateway.live)
+    stream = await SCHEMA.subscribe(
+        """subscription($ids: [ID!]!, $window: TimeWindowInput!) { availabilityChanged(resourceIds: $ids,
+             window: $window) { resourceId reason changed { start end } availability { version } } }""",
+        variable_values={"ids": [room], "window": {"start": at("00:00"), "end": at("00:00", "2031-03-04")}},
+        context_value=context)
+    try:
+        first = await anext(stream)  # type: ignore[arg-type]
+        assert first.data["availabilityChanged"]["reason"] == "SNAPSHOT"
+        await set_rules(client, room, 0, office_hours())
+        changed = await asyncio.wait_for(anext(stream), 10)  # type: ignore[arg-type]
+        event = changed.data["availabilityChanged"]
+        assert event["reason"] == "RULES_CHANGED"
+        assert event["changed"] == {"start": at("00:00"), "end": at("00:00", "2031-03-04")}
+        assert event["availability"]["version"] > first.data["availabilityChanged"]["availability"]["version"]
+    finally:
+        await stream.aclose()  # type: ignore[union-attr]
