@@ -328,7 +328,12 @@ def _complete(plan: tuple[_Step, ...], type_name: str, source: Any,
                     return None
                 completed[response_key] = None
                 continue
-            coerced = coerce(value) if coerce is not None else _complete_nested(nested, value, budget)
+            if coerce is None:
+                coerced = _complete_nested(nested, value, budget)
+            else:
+                coerced = coerce(value)
+                if budget is not None and type(coerced) is list:  # a list of scalars counts its items
+                    budget.spend(len(coerced), 2 * len(coerced))
             if coerced is None or coerced is Undefined:
                 return None
             completed[response_key] = coerced
