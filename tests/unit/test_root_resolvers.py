@@ -77,7 +77,8 @@ def test_every_root_field_of_the_gateway_is_called_directly() -> None:
     # not setResourceRules: its input nests lists of input objects, Strawberry converts it
     assert sorted(root_resolvers.install(build_schema())) == sorted([
         "Query.node", "Query.resource", "Query.resources", "Query.booking", "Query.availability",
-        "Query.bookableSlots", "Mutation.createResource", "Mutation.bookSlot", "Mutation.cancelBooking", "Mutation.rescheduleBooking"])
+        "Query.bookableSlots", "Mutation.createResource", "Mutation.bookSlot", "Mutation.cancelBooking",
+        "Mutation.rescheduleBooking"])
 
 
 @pytest.mark.parametrize(("document", "variables"), [
