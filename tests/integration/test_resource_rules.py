@@ -16,6 +16,7 @@ from booking_gateway.app import Gateway, NoLock
 from booking_gateway.domain.outcome import Deps
 from booking_gateway.domain.rules_cache import RulesCache
 from booking_gateway.resolvers.subscriptions import LiveContext
+from booking_gateway.schema.ids import parse_global_id
 from tests.integration.graphql_client import CANCEL, SCHEMA, Client
 
 SET_RULES = """mutation($input: SetResourceRulesInput!) { setResourceRules(input: $input) {
@@ -275,3 +276,42 @@ async def test_subscribers_hear_rules_changed(gateway: Gateway, client: Client, 
         assert event["availability"]["version"] > first.data["availabilityChanged"]["availability"]["version"]
     finally:
         await stream.aclose()  # type: ignore[union-attr]
+
+
+# --- a rules change racing a booking ------------------------------------------------------------
+
+
+async def test_a_booking_racing_a_rules_change_is_checked_against_the_new_rules(
+        client: Client, admin_connection: Any) -> None:
+    """setResourceRules holds the resource row FOR UPDATE while it changes the rules; a booking
+    checked against the old rules waits at its commit, sees the new version and is refused."""
+    room = await client.resource()
+    assert (await book(client, room, at("07:00"), at("08:00"), "warm"))["error"] is None  # rules cached
+    _, resource_id = parse_global_id(room, "id")
+    closed = '{"weekly": [], "overrides": [], "bufferBefore": 0, "bufferAfter": 0, "minNotice": 0, ' \
+             '"maxHorizonDays": null, "minDuration": null, "maxDuration": null, "step": null}'
+    tx = admin_connection.transaction()
+    await tx.start()
+    await admin_connection.execute("SELECT 1 FROM resources WHERE id = $1 FOR UPDATE", resource_id)
+    late = asyncio.create_task(book(client, room, at("09:00"), at("10:00"), "late"))
+    await asyncio.sleep(0.3)
+    assert not late.done(), "the booking's commit must wait for the rules change"
+    await admin_connection.execute("UPDATE resources SET rules = CAST($2 AS jsonb), "
+                                   "rules_version = rules_version + 1 WHERE id = $1", resource_id, closed)
+    await tx.commit()
+    answer = await asyncio.wait_for(late, 10)
+    assert answer["booking"] is None
+    assert answer["error"]["reason"] == "CLOSED"
+
+
+async def test_a_rules_change_waits_for_a_booking_being_committed(client: Client, admin_connection: Any) -> None:
+    room = await client.resource()
+    _, resource_id = parse_global_id(room, "id")
+    tx = admin_connection.transaction()
+    await tx.start()
+    await admin_connection.execute("SELECT 1 FROM resources WHERE id = $1 FOR KEY SHARE", resource_id)
+    change = asyncio.create_task(set_rules(client, room, 0, office_hours()))
+    await asyncio.sleep(0.3)
+    assert not change.done(), "FOR UPDATE must wait for the booking's FOR KEY SHARE"
+    await tx.commit()
+    assert (await asyncio.wait_for(change, 10))["rules"]["version"] == 1
