@@ -110,6 +110,8 @@ class PostgresBookingStore:
                 if not row["resource_found"]:
                     return ResourceMissing()
                 if row["rules_version"] != booking.rules_version:
+                    log.info("booking commit on resource %s checked against rules v%d, now v%d: "
+                             "checking again", booking.resource_id, booking.rules_version, row["rules_version"])
                     raise RulesChanged(f"resource {booking.resource_id}: rules at version "
                                        f"{row['rules_version']}, checked against {booking.rules_version}")
                 raise RuntimeError(f"idempotency key {key} neither claimed nor found at commit")
