@@ -43,19 +43,21 @@ async def schedule_of(deps: Deps, tenant_id: UUID, resource_id: UUID, *,
 async def check_rules(deps: Deps, tenant_id: UUID, resource_id: UUID,
                       window: TimeWindow) -> ResourceSchedule | OutsideSchedule | NotFound:
     """The schedule a window passes, or why not. A refusal is only given after a fresh read."""
-    found = await schedule_of(deps, tenant_id, resource_id)
-    for fresh in (False, True):
-        if found is None:
-            return NotFound("Resource", resource_id)
-        if not deps.enforce_rules:
-            return found
-        refusal = found.refusal(window, deps.clock.now())
-        if refusal is None:
-            return found
-        if fresh:
-            return refusal
-        found = await schedule_of(deps, tenant_id, resource_id, fresh=True)
-    raise AssertionError("unreachable")  # pragma: no cover
+    cached = await schedule_of(deps, tenant_id, resource_id)
+    verdict = _verdict(deps, cached, resource_id, window)
+    if not isinstance(verdict, OutsideSchedule):
+        return verdict
+    # the cached rules may be older than another process's change: decide on fresh ones
+    return _verdict(deps, await schedule_of(deps, tenant_id, resource_id, fresh=True), resource_id, window)
+
+
+def _verdict(deps: Deps, found: ResourceSchedule | None, resource_id: UUID,
+             window: TimeWindow) -> ResourceSchedule | OutsideSchedule | NotFound:
+    if found is None:
+        return NotFound("Resource", resource_id)
+    if not deps.enforce_rules:
+        return found
+    return found.refusal(window, deps.clock.now()) or found
 
 
 # --- setResourceRules --------------------------------------------------------------------------
