@@ -321,6 +321,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="only the persisted-documents benchmark (benchmarks/persisted_queries.py)")
     parser.add_argument("--fastpath-vs-stock", action="store_true",
                         help="only the fast path against Strawberry's own view (benchmarks/fastpath.py)")
+    parser.add_argument("--bookable-slots", action="store_true",
+                        help="run benchmarks/bookable_slots.py instead (bookableSlots p50/p99 next to the anchor)")
     args = parser.parse_args(argv)
     if args.persisted_queries:
         from benchmarks import persisted_queries
@@ -329,6 +331,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import fastpath  # a late import: it imports this module
 
         return fastpath.main(["--smoke"] if args.smoke else [])
+    if args.bookable_slots:
+        from benchmarks import bookable_slots
+
+        return bookable_slots.main(["--requests", "30"] if args.smoke else [])
     if args.smoke:
         args.seconds, args.rounds = 1.0, 1
     load = Load(args.seconds, args.connections, force_python=args.smoke)

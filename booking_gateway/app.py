@@ -113,9 +113,11 @@ class Gateway:
         if s.unsafe_no_lock:
             log.warning("BOOKING_UNSAFE_NO_LOCK is set: booking WITHOUT the range lock (tests only)")
             lock = NoLock()
+        if s.unsafe_no_rules:
+            log.warning("BOOKING_UNSAFE_NO_RULES is set: booking WITHOUT checking resource rules (tests only)")
         self.deps = Deps(store=store, lock=lock,
                          events=RedisEventPublisher(self.redis, prefix=s.redis_prefix),
-                         clock=SystemClock(), limits=limits,
+                         clock=SystemClock(), limits=limits, enforce_rules=not s.unsafe_no_rules,
                          holds=HoldLimits(s.max_hold_seconds, s.default_hold_seconds))
         self.sweeper = HoldSweeper(self.database, self.deps.events, SweepConfig(
             s.hold_sweep_interval_ms / 1000, s.hold_sweep_batch))

@@ -33,3 +33,12 @@ def test_the_persisted_queries_benchmark_runs_and_prints_every_mode_against_full
                 "trusted documents, by hash", "trusted documents, by text"):
         assert row in out.stdout, row
     assert "1.00x" in out.stdout  # the baseline's own row
+
+
+def test_bookable_slots_benchmark_runs_and_says_whether_the_target_is_met() -> None:
+    out = subprocess.run([sys.executable, "-m", "benchmarks.run", "--bookable-slots", "--smoke"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "gateway bookableSlots:" in out.stdout
+    assert "stock strawberry hello:" in out.stdout
+    assert "target p99 < 50 ms: " in out.stdout

@@ -29,13 +29,18 @@ from booking_gateway.domain.ports import (
     Precheck,
     Rejected,
     ResourceMissing,
+    RulesChanged,
     StoreContention,
 )
 from booking_gateway.domain.replay import replay
+from booking_gateway.domain.resource_rules import check_rules
+from booking_gateway.domain.rules_cache import ResourceSchedule
 from booking_gateway.domain.time_window import TimeWindow
 
 #: Suggested back-off after the database kept refusing without a visible overlap.
 STORE_RETRY_AFTER_MS = 50
+#: How often a booking is checked again when the rules changed under it.
+RULES_ATTEMPTS = 3
 
 
 async def book_slot(deps: Deps, cmd: BookSlot) -> Outcome[Booking]:
@@ -44,11 +49,18 @@ async def book_slot(deps: Deps, cmd: BookSlot) -> Outcome[Booking]:
 
 async def claim_window(deps: Deps, cmd: BookSlot, mutation: Mutation,
                        hold_seconds: int | None = None) -> Outcome[Booking]:
-    """Book the window, or with ``hold_seconds`` hold it (holdSlot): one path for both."""
-    outcome = await _book(deps, cmd, mutation, hold_seconds)
-    if isinstance(outcome.error, (SlotUnavailable, Contended)):
-        deps.busy.refused(cmd.resource_id)
-    return outcome
+    """Book the window, or with ``hold_seconds`` hold it (holdSlot): one path for both, checked
+    against the resource's rules (again if they change before the commit)."""
+    for _ in range(RULES_ATTEMPTS):
+        try:
+            outcome = await _book(deps, cmd, mutation, hold_seconds)
+        except RulesChanged:  # nothing was written: check again against the new rules
+            deps.rules.forget(cmd.tenant_id, cmd.resource_id)
+            continue
+        if isinstance(outcome.error, (SlotUnavailable, Contended)):
+            deps.busy.refused(cmd.resource_id)
+        return outcome
+    return Outcome(error=Contended(STORE_RETRY_AFTER_MS))
 
 
 async def _book(deps: Deps, cmd: BookSlot, mutation: Mutation,
@@ -68,29 +80,41 @@ async def _book(deps: Deps, cmd: BookSlot, mutation: Mutation,
     request_hash = fingerprint(mutation, resource=cmd.resource_id, window=window,
                                reference=cmd.reference, note=cmd.note, **hold)
 
+    # the resource's rules (cached; the commit refuses a stale version): the booking's blocked
+    # window (buffers included) is what it competes for, in the lock, the pre-check and the table
+    checked = await check_rules(deps, cmd.tenant_id, cmd.resource_id, window)
+    if not isinstance(checked, ResourceSchedule):
+        # a retry of a request answered before gets that answer, not today's verdict
+        if (prior := await deps.store.find_outcome(key)) is not None:
+            return await replay(key, request_hash, prior, partial(deps.store.get_booking, cmd.tenant_id))
+        return Outcome(error=checked)
+    blocked = checked.blocked(window)
+
     # 2 + 4. on a resource that refused someone lately: the idempotency fast path, ownership
     # and the optimistic pre-check in one lock-free read, where most of its requests end.
     # On a quiet one the read would find nothing: the commit below decides all of it.
     # An overlapping booking in flight that the lock sees for free is let finish first, so
     # that the read sees it instead of passing and reading again after the lock.
-    space = ConflictSpace.of(cmd.tenant_id, Claim(cmd.resource_id, window))
+    space = ConflictSpace.of(cmd.tenant_id, Claim(cmd.resource_id, blocked))
     pre: Precheck | None = None
     if deps.busy.busy(cmd.resource_id):
         await deps.lock.await_known_holds(space)
-        pre = await deps.store.precheck_booking(key, request_hash, cmd.resource_id, window)
-        if (answer := await _settled(deps, key, request_hash, pre, cmd)) is not None:
+        pre = await deps.store.precheck_booking(key, request_hash, cmd.resource_id, blocked,
+                                                checked.version)
+        if (answer := await _settled(deps, key, request_hash, pre, cmd, checked.version)) is not None:
             return answer
 
     async def still_free() -> bool:
         """While waiting for the lock: has the window been taken (or the key answered) meanwhile?"""
         nonlocal pre
         deps.busy.refused(cmd.resource_id)  # waiting for the lock: the resource is busy
-        pre = await deps.store.precheck_booking(key, request_hash, cmd.resource_id, window)
-        return pre.prior is None and not pre.conflicts
+        pre = await deps.store.precheck_booking(key, request_hash, cmd.resource_id, blocked,
+                                                checked.version)
+        return pre.prior is None and not pre.conflicts and pre.rules_version == checked.version
 
     # 3 + 5 + 6 + 7. hold the conflict space, commit, publish, release
     new = NewBooking(uuid4(), cmd.tenant_id, cmd.resource_id, window, cmd.reference, cmd.note,
-                     hold_seconds)
+                     hold_seconds, blocked, checked.version)
     reason = ChangeReason.BOOKED if hold_seconds is None else ChangeReason.HELD
     try:
         async with deps.lock.hold(space, still_wanted=still_free):
@@ -101,7 +125,7 @@ async def _book(deps: Deps, cmd: BookSlot, mutation: Mutation,
                     result.availability_version))
     except LockAbandoned:
         assert pre is not None, "the lock is abandoned only after a pre-check"
-        answer = await _settled(deps, key, request_hash, pre, cmd)
+        answer = await _settled(deps, key, request_hash, pre, cmd, checked.version)
         assert answer is not None, "the lock is abandoned only for a settled pre-check"
         return answer
     except Contended as err:
@@ -119,13 +143,18 @@ async def _book(deps: Deps, cmd: BookSlot, mutation: Mutation,
 
 
 async def _settled(deps: Deps, key: IdempotencyKey, request_hash: bytes, pre: Precheck,
-                   cmd: BookSlot) -> Outcome[Booking] | None:
-    """The answer a pre-check already decides (a replay, NOT_FOUND, SLOT_UNAVAILABLE), or None."""
+                   cmd: BookSlot, rules_version: int) -> Outcome[Booking] | None:
+    """The answer a pre-check already decides (a replay, NOT_FOUND, SLOT_UNAVAILABLE), or None.
+
+    Raises :class:`RulesChanged` when the pre-check ran against rules newer than the checked ones.
+    """
     load = partial(deps.store.get_booking, cmd.tenant_id)
     if pre.prior is not None:
         return await replay(key, request_hash, pre.prior, load)
     if not pre.resource_found:
         return Outcome(error=NotFound("Resource", cmd.resource_id))
+    if pre.rules_version != rules_version:
+        raise RulesChanged(f"resource {cmd.resource_id} rules at version {pre.rules_version}")
     if not pre.conflicts:
         return None
     if pre.rejection_recorded:

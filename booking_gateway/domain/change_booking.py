@@ -35,6 +35,8 @@ from booking_gateway.domain.ports import (
     UnitOfWork,
 )
 from booking_gateway.domain.replay import replay
+from booking_gateway.domain.resource_rules import check_rules
+from booking_gateway.domain.rules_cache import ResourceSchedule, compiled
 from booking_gateway.domain.time_window import TimeWindow
 
 STORE_RETRY_AFTER_MS = 50
@@ -119,18 +121,24 @@ async def reschedule_booking(deps: Deps, cmd: RescheduleBooking) -> Outcome[Book
             return await replay(key, request_hash, prior, load)
         return Outcome(error=refusal)
     assert current is not None
+    checked = await check_rules(deps, cmd.tenant_id, current.resource_id, window)
+    if not isinstance(checked, ResourceSchedule):
+        if (prior := await deps.store.find_outcome(key)) is not None:
+            return await replay(key, request_hash, prior, load)
+        return Outcome(error=checked)
 
-    space = ConflictSpace.of(cmd.tenant_id, Claim(current.resource_id, window))
+    space = ConflictSpace.of(cmd.tenant_id, Claim(current.resource_id, checked.blocked(window)))
     try:
         async with deps.lock.hold(space):
-            return await _move(deps, cmd, key, request_hash, window)
+            return await _move(deps, cmd, key, request_hash, window, checked)
     except Contended as err:
         return Outcome(error=err)
     except StoreContention:
         return Outcome(error=Contended(STORE_RETRY_AFTER_MS))
     except OverlapViolation:
         # without the lock (degraded), a concurrent booking won the window: show it
-        conflicts = await deps.store.overlapping(current.resource_id, window, cmd.booking_id)
+        conflicts = await deps.store.overlapping(current.resource_id, checked.blocked(window),
+                                                 cmd.booking_id)
         if not conflicts:
             return Outcome(error=Contended(STORE_RETRY_AFTER_MS))
         existing = await deps.store.record_outcome(
@@ -141,7 +149,7 @@ async def reschedule_booking(deps: Deps, cmd: RescheduleBooking) -> Outcome[Book
 
 
 async def _move(deps: Deps, cmd: RescheduleBooking, key: IdempotencyKey, request_hash: bytes,
-                window: TimeWindow) -> Outcome[Booking]:
+                window: TimeWindow, checked: ResourceSchedule) -> Outcome[Booking]:
     load = partial(deps.store.get_booking, cmd.tenant_id)
     async with deps.store.unit_of_work() as uow:
         booking = await uow.booking_for_update(cmd.tenant_id, cmd.booking_id)
@@ -152,10 +160,18 @@ async def _move(deps: Deps, cmd: RescheduleBooking, key: IdempotencyKey, request
         assert booking is not None
         if booking.window == window:
             return await _finish(uow, key, request_hash, booking, load) or Outcome(value=booking)
-        # resource before holds, the booking commit's lock order; then free what expired
+        # resource before holds, the booking commit's lock order; the rules at one version,
+        # locked against a change until this transaction ends; then free what expired
         await uow.lock_resource(booking.resource_id)
-        await uow.end_expired_holds(booking.resource_id, window)
-        conflicts = await uow.overlapping(booking.resource_id, window, booking.id)
+        record = await uow.rules_for_share(cmd.tenant_id, booking.resource_id)
+        assert record is not None, "the booking's resource exists"
+        rules = checked if record.version == checked.version else compiled(
+            cmd.tenant_id, booking.resource_id, record)
+        if deps.enforce_rules and (outside := rules.refusal(window, deps.clock.now())) is not None:
+            return Outcome(error=outside)
+        blocked = rules.blocked(window)
+        await uow.end_expired_holds(booking.resource_id, blocked)
+        conflicts = await uow.overlapping(booking.resource_id, blocked, booking.id)
         if conflicts:
             rejection = StoredOutcome(request_hash, OutcomeKind.SLOT_UNAVAILABLE,
                                       conflicts=conflicts)
@@ -164,7 +180,7 @@ async def _move(deps: Deps, cmd: RescheduleBooking, key: IdempotencyKey, request
                 return Outcome(error=SlotUnavailable(conflicts))
             return await _replay_stored(uow, key, request_hash, load)
         moved = booking.moved_to(window, deps.clock.now())
-        await uow.update_booking(moved)
+        await uow.update_booking(moved, blocked)
         version = await uow.bump_availability_version(booking.resource_id)
         if (lost := await _finish(uow, key, request_hash, moved, load)) is not None:
             return lost

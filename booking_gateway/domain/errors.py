@@ -24,6 +24,7 @@ class ErrorCode(StrEnum):
     VERSION_CONFLICT = "VERSION_CONFLICT"
     NOT_FOUND = "NOT_FOUND"
     HOLD_EXPIRED = "HOLD_EXPIRED"
+    OUTSIDE_SCHEDULE = "OUTSIDE_SCHEDULE"
 
 
 class DomainError(Exception):
@@ -78,8 +79,8 @@ class IdempotencyKeyReused(DomainError):
 class VersionConflict(DomainError):
     code = ErrorCode.VERSION_CONFLICT
 
-    def __init__(self, expected: int, current: int) -> None:
-        super().__init__(f"expectedVersion is {expected} but the booking is at version {current}")
+    def __init__(self, expected: int, current: int, subject: str = "the booking") -> None:
+        super().__init__(f"expectedVersion is {expected} but {subject} is at version {current}")
         self.current_version = current
 
 
@@ -104,3 +105,15 @@ class HoldExpired(DomainError):
         super().__init__("the hold expired and its window is no longer free: it overlaps "
                          f"{len(conflicts)} booking(s) or hold(s): {windows}; hold a new window")
         self.conflicts = tuple(conflicts)
+
+
+class OutsideSchedule(DomainError):
+    """The resource's rules refuse the window; ``reason`` is a ``slots.ScheduleReason`` value."""
+
+    code = ErrorCode.OUTSIDE_SCHEDULE
+
+    def __init__(self, reason: str, detail: str, nearest: Sequence[TimeWindow]) -> None:
+        hint = f"; nearest allowed: {', '.join(str(w) for w in nearest)}" if nearest else ""
+        super().__init__(f"the resource's rules refuse this window ({reason}: {detail}){hint}")
+        self.reason = reason
+        self.nearest = tuple(nearest)

@@ -23,6 +23,7 @@ class Mutation(StrEnum):
     HOLD_SLOT = "holdSlot"
     CONFIRM_BOOKING = "confirmBooking"
     RELEASE_HOLD = "releaseHold"
+    SET_RESOURCE_RULES = "setResourceRules"
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from booking_gateway.domain.errors import DomainError
 from booking_gateway.domain.hold_rules import HoldLimits
 from booking_gateway.domain.ports import BookingStore, Clock, EventPublisher, RangeLock
 from booking_gateway.domain.rules import Limits
+from booking_gateway.domain.rules_cache import RulesCache
 
 T = TypeVar("T")
 
@@ -33,3 +34,7 @@ class Deps:
     #: Per process: which resources' bookings pre-check before the lock (see busy_resources).
     busy: BusyResources = field(default_factory=BusyResources)
     holds: HoldLimits = field(default_factory=HoldLimits)
+    #: Per process: compiled resource rules by version (a stale entry is caught at commit).
+    rules: RulesCache = field(default_factory=RulesCache)
+    #: False only in the torture's weakened build (BOOKING_UNSAFE_NO_RULES): rules not checked.
+    enforce_rules: bool = True

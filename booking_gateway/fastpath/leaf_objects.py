@@ -222,6 +222,9 @@ class LeafObjectExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if isinstance(named, (GraphQLScalarType, GraphQLEnumType)):
                 steps.append((response_key, reader, named.coerce_output_value, nullable, None))
                 continue
+            if (leaves := _non_null_leaves(named)) is not None and not any(d.node.directives for d in details):
+                steps.append((response_key, reader, _all_coerced(leaves.coerce_output_value), nullable, None))
+                continue
             nested = self._nested(named, details)
             if nested is None:
                 return _NO_PLAN
@@ -267,6 +270,25 @@ class LeafObjectExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return by_class
 
 
+def _non_null_leaves(field_type: Any) -> GraphQLScalarType | GraphQLEnumType | None:
+    """The item type of a list of non-null scalars or enums (bookableSlots' starts), else None."""
+    if isinstance(field_type, GraphQLList) and isinstance(field_type.of_type, GraphQLNonNull):
+        item = field_type.of_type.of_type
+        if isinstance(item, (GraphQLScalarType, GraphQLEnumType)):
+            return item
+    return None
+
+
+def _all_coerced(coerce: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A list's items coerced; None (graphql-core's way, with its errors) if one cannot be."""
+    def coerce_all(values: Any) -> list[Any] | None:
+        if not isinstance(values, (list, tuple)):
+            return None
+        coerced = [coerce(v) for v in values]
+        return None if any(c is None or c is Undefined for c in coerced) else coerced
+    return coerce_all
+
+
 def _definition(graphql_type: Any) -> Any:
     return (graphql_type.extensions or {}).get(_BACKREF)
 
@@ -306,7 +328,12 @@ def _complete(plan: tuple[_Step, ...], type_name: str, source: Any,
                     return None
                 completed[response_key] = None
                 continue
-            coerced = coerce(value) if coerce is not None else _complete_nested(nested, value, budget)
+            if coerce is None:
+                coerced = _complete_nested(nested, value, budget)
+            else:
+                coerced = coerce(value)
+                if budget is not None and type(coerced) is list:  # a list of scalars counts its items
+                    budget.spend(len(coerced), 2 * len(coerced))
             if coerced is None or coerced is Undefined:
                 return None
             completed[response_key] = coerced

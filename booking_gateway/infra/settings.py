@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     #: FOR TESTS ONLY: book without the range lock. With the exclusion constraint dropped from a
     #: scratch database, this is the weakened build the torture tool's counter-proof runs against.
     unsafe_no_lock: bool = False
+    #: FOR TESTS ONLY: book without checking the resources' rules (the torture's rules counter-proof).
+    unsafe_no_rules: bool = False
 
     # --- live availability (subscriptions over WebSocket) and browsers ---
     #: Browser origins allowed to call the API, comma-separated (``https://app.example.com``), or
@@ -137,6 +139,8 @@ class Settings(BaseSettings):
     def _no_unsafe_production(self) -> Settings:
         if self.unsafe_no_lock and self.env is Environment.PRODUCTION:
             raise ValueError("BOOKING_UNSAFE_NO_LOCK is for tests only and refused in production")
+        if self.unsafe_no_rules and self.env is Environment.PRODUCTION:
+            raise ValueError("BOOKING_UNSAFE_NO_RULES is for tests only and refused in production")
         return self
 
     @property

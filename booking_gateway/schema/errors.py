@@ -25,6 +25,18 @@ class ErrorCode(Enum):
     NOT_FOUND = strawberry.enum_value("NOT_FOUND", description="No such object for this tenant.")
     HOLD_EXPIRED = strawberry.enum_value("HOLD_EXPIRED", description=(
         "confirmBooking of a hold that expired and whose window was taken since."))
+    OUTSIDE_SCHEDULE = strawberry.enum_value("OUTSIDE_SCHEDULE", description=(
+        "The resource's rules (opening hours, notice, horizon, durations, step) refuse the window."))
+
+
+@strawberry.enum(description="Which of the resource's rules refused the window.")
+class ScheduleReason(Enum):
+    CLOSED = "CLOSED"
+    TOO_SOON = "TOO_SOON"
+    TOO_FAR = "TOO_FAR"
+    TOO_SHORT = "TOO_SHORT"
+    TOO_LONG = "TOO_LONG"
+    OFF_STEP = "OFF_STEP"
 
 
 @strawberry.interface
@@ -70,8 +82,15 @@ class HoldExpired(MutationError):
         description="The bookings' and live holds' windows that took the expired hold's window.")
 
 
+@strawberry.type
+class OutsideSchedule(MutationError):
+    reason: ScheduleReason
+    nearest: list[TimeWindow] = strawberry.field(description=(
+        "Up to three windows the rules allow, nearest to the request (other bookings not considered)."))
+
+
 ERROR_TYPES = (SlotUnavailable, ValidationFailed, Contended, IdempotencyKeyReused, VersionConflict,
-               NotFound, HoldExpired)
+               NotFound, HoldExpired, OutsideSchedule)
 
 
 def to_graphql(error: domain.DomainError, message: str | None = None) -> MutationError:
@@ -95,4 +114,7 @@ def to_graphql(error: domain.DomainError, message: str | None = None) -> Mutatio
         case domain.HoldExpired():
             return HoldExpired(code=code, message=text,
                                conflicts=[TimeWindow.of(w) for w in error.conflicts])
+        case domain.OutsideSchedule():
+            return OutsideSchedule(code=code, message=text, reason=ScheduleReason(error.reason),
+                                   nearest=[TimeWindow.of(w) for w in error.nearest])
     raise TypeError(f"no GraphQL type for {type(error).__name__}")  # pragma: no cover

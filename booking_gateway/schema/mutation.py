@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from booking_gateway.resolvers import mutations
+from booking_gateway.resolvers import mutations, rules
 from booking_gateway.resolvers.context import Context
 from booking_gateway.schema.inputs import (
     BookSlotInput,
@@ -25,6 +25,7 @@ from booking_gateway.schema.payloads import (
     ReleaseHoldPayload,
     RescheduleBookingPayload,
 )
+from booking_gateway.schema.rules_types import SetResourceRulesInput, SetResourceRulesPayload
 
 
 @strawberry.type
@@ -63,3 +64,10 @@ class Mutation:
     async def release_hold(self, info: Info[Context, None],
                            input: ReleaseHoldInput) -> ReleaseHoldPayload:
         return await mutations.release_hold(info.context, input)
+
+    @strawberry.mutation(description=(
+        "Replace a resource's rules (opening hours, overrides, buffers, notice, horizon, durations, "
+        "step) if they are still at expectedVersion; bookings already made are kept."))
+    async def set_resource_rules(self, info: Info[Context, None],
+                                 input: SetResourceRulesInput) -> SetResourceRulesPayload:
+        return await rules.set_rules(info.context, input)

@@ -6,9 +6,10 @@ import strawberry
 from strawberry.types import Info
 
 from booking_gateway.domain import model
-from booking_gateway.resolvers import queries
+from booking_gateway.resolvers import queries, rules
 from booking_gateway.resolvers.context import Context
 from booking_gateway.schema.inputs import TimeWindowInput
+from booking_gateway.schema.rules_types import BookableSlots
 from booking_gateway.schema.types import (
     Availability,
     Booking,
@@ -48,3 +49,13 @@ class Query:
     async def availability(self, info: Info[Context, None], resource_ids: list[strawberry.ID],
                            window: TimeWindowInput) -> list[Availability]:
         return [Availability.of(a) for a in await queries.availability(info.context, resource_ids, window)]
+
+    @strawberry.field(description=(
+        "Per resource, the starts in the window that a bookSlot of durationMinutes would accept "
+        "now (rules, buffers, bookings), each resource read at one version. stepMinutes defaults "
+        "to the resource's slot step, else 15."))
+    async def bookable_slots(self, info: Info[Context, None], resource_ids: list[strawberry.ID],
+                             window: TimeWindowInput, duration_minutes: int,
+                             step_minutes: int | None = None) -> list[BookableSlots]:
+        found = await rules.slots(info.context, resource_ids, window, duration_minutes, step_minutes)
+        return [BookableSlots.of(s) for s in found]

@@ -26,6 +26,7 @@ class ChangeReason(Enum):
     CONFIRMED = "CONFIRMED"
     RELEASED = "RELEASED"
     EXPIRED = "EXPIRED"
+    RULES_CHANGED = strawberry.enum_value("RULES_CHANGED", description="The resource's rules changed.")
 
 
 @strawberry.type

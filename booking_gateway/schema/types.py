@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 from strawberry.types import Info
@@ -15,6 +15,9 @@ from booking_gateway.resolvers import fields
 from booking_gateway.resolvers.context import Context
 from booking_gateway.schema.ids import availability_id, to_global_id
 from booking_gateway.schema.inputs import TimeWindowInput
+
+if TYPE_CHECKING:
+    from booking_gateway.schema.rules_types import ResourceRules
 
 
 @strawberry.interface(description="An object with a globally unique, opaque id.")
@@ -92,6 +95,13 @@ class Resource(Node):
     @strawberry.field(description="Free/busy of this resource inside the window.")
     async def availability(self, info: Info[Context, None], window: TimeWindowInput) -> Availability:
         return Availability.of(await fields.resource_availability(info.context, self.domain, window))
+
+    @strawberry.field(description="The resource's booking rules (read fresh, at one version).")
+    async def rules(self, info: Info[Context, None]) -> Annotated[
+            ResourceRules, strawberry.lazy("booking_gateway.schema.rules_types")]:
+        from booking_gateway.resolvers.rules import resource_rules  # it imports this module
+
+        return await resource_rules(info.context, self.domain)
 
     @strawberry.field
     async def bookings(self, info: Info[Context, None], window: TimeWindowInput | None = None,

@@ -1,7 +1,8 @@
 """``booking-gateway torture [options]`` and ``booking-gateway torture check DIR``.
 
 Exit status: 0 when the proof held (normal build: zero violations; ``--weaken``: the checker
-caught the weakened build's double bookings), 1 when it did not, 2 on a usage or set-up error.
+caught the weakened build's double bookings; ``--weaken-rules``: it caught bookings outside the
+rules), 1 when it did not, 2 on a usage or set-up error.
 """
 
 from __future__ import annotations
@@ -77,6 +78,12 @@ def parser() -> argparse.ArgumentParser:
                    help="PostgreSQL server to create the scratch database on "
                         f"(env BOOKING_TORTURE_ADMIN_URL, default {redact(admin_url)})")
     p.add_argument("--keep", action="store_true", help="keep the scratch database")
+    p.add_argument("--rules", action="store_true",
+                   help="set the run's rules (opening hours, a buffer, a maximum duration) on every "
+                        "resource and check that nothing is booked outside them (invariant 7)")
+    p.add_argument("--weaken-rules", action="store_true",
+                   help="counter-proof of invariant 7: --rules, with the gateways run with "
+                        "BOOKING_UNSAFE_NO_RULES=1; succeeds only if the checker finds bookings outside the rules")
     p.add_argument("--weaken", action="store_true",
                    help="counter-proof: drop the exclusion constraint and run the gateways with "
                         "BOOKING_UNSAFE_NO_LOCK=1; succeeds only if the checker finds double bookings")
@@ -100,7 +107,7 @@ def main(argv: list[str]) -> int:
         resources=args.resources, faults=args.faults, fault_interval_s=args.fault_interval,
         lock_ttl_ms=args.lock_ttl_ms, lock_wait_ms=args.lock_wait_ms, request_timeout_s=args.request_timeout,
         double_click=args.double_click, seed=seed, keep=args.keep, weaken=args.weaken,
-        weaken_holds=args.weaken_holds)
+        weaken_holds=args.weaken_holds, rules=args.rules, weaken_rules=args.weaken_rules)
     return _run(config)
 
 
@@ -120,7 +127,7 @@ def _run(config: Config) -> int:
         return 2
     summary = summarize(result.history, result.check, header=_header(config, result.elapsed_s),
                         reconcile_overlaps=result.reconcile_overlaps, weakened=config.weaken,
-                        weakened_holds=config.weaken_holds)
+                        weakened_holds=config.weaken_holds, weakened_rules=config.weaken_rules)
     return _finish(summary, config.out)
 
 
@@ -153,6 +160,10 @@ def _header(config: Config, elapsed_s: float) -> str:
     faults = ", ".join(config.faults) or "none"
     build = ("WEAKENED build (no constraint, no lock)" if config.weaken
              else "WEAKENED holds (stored expired)" if config.weaken_holds else "normal build")
+    if config.weaken_rules:
+        build += ", WITHOUT the rules check"
+    elif config.rules:
+        build += ", with rules"
     return (f"booking-gateway torture: {build}, {elapsed_s:.0f} s, {config.gateways} gateways, "
             f"{config.clients} clients, {config.resources} resources, lock TTL {config.lock_ttl_ms} ms, "
             f"seed {config.seed}\nfaults: {faults} (one every {config.fault_interval_s:g} s)")
@@ -182,5 +193,6 @@ def check_main(argv: list[str]) -> int:
     weakened = bool(meta.get("config", {}).get("weaken"))
     weakened_holds = bool(meta.get("config", {}).get("weaken_holds"))
     summary = summarize(history, check(history), header=f"booking-gateway torture check {args.directory}",
-                        reconcile_overlaps=None, weakened=weakened, weakened_holds=weakened_holds)
+                        reconcile_overlaps=None, weakened=weakened, weakened_holds=weakened_holds,
+                        weakened_rules=bool(meta.get("config", {}).get("weaken_rules")))
     return _finish(summary, None)

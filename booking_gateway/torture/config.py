@@ -11,6 +11,15 @@ from booking_gateway.torture.faults import FAULTS
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
+#: The rules a ``--rules`` run sets on every resource (``ResourceRulesInput``), never changed:
+#: the workload's windows (any minute, 5 to 150 minutes, around the clock) often break them.
+TORTURE_RULES: dict[str, Any] = {
+    "weekly": [{"day": day, "ranges": [{"start": "00:00", "end": "21:00"}]}
+               for day in ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")],
+    "bufferAfterMinutes": 5,
+    "maxDurationMinutes": 120,
+}
+
 
 @dataclass(frozen=True)
 class Config:
@@ -39,6 +48,10 @@ class Config:
     weaken: bool = False
     #: counter-proof for holds: every hold is stored already expired, so holds never block
     weaken_holds: bool = False
+    #: set TORTURE_RULES on every resource and check invariant 7
+    rules: bool = False
+    #: counter-proof of invariant 7: gateways run with BOOKING_UNSAFE_NO_RULES=1 (implies rules)
+    weaken_rules: bool = False
     progress_s: float = 5.0
     #: connections per gateway: the PostgreSQL server may be shared (max_connections)
     db_pool: int = 8
@@ -61,7 +74,13 @@ class Config:
         }
         if self.weaken:
             env["BOOKING_UNSAFE_NO_LOCK"] = "1"
+        if self.weaken_rules:
+            env["BOOKING_UNSAFE_NO_RULES"] = "1"
         return env | self.extra_env
+
+    @property
+    def run_rules(self) -> dict[str, Any] | None:
+        return TORTURE_RULES if self.rules or self.weaken_rules else None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

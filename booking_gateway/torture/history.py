@@ -74,10 +74,13 @@ def read_meta(directory: Path) -> dict[str, Any]:
 def read_history(directory: Path) -> History:
     """The history and final state a run left in ``directory``."""
     attempts, faults = [], []
+    rules = None
     for record in _lines(directory / HISTORY_FILE):
-        if record["type"] == "attempt":
+        if record["type"] == "meta":
+            rules = record.get("rules")
+        elif record["type"] == "attempt":
             attempts.append(Attempt.of(record))
         elif record["type"] == "fault":
             faults.append(Fault.of(record))
     final = tuple(BookingState.of(r) for r in _lines(directory / FINAL_STATE_FILE))
-    return History(tuple(attempts), final, tuple(faults))
+    return History(tuple(attempts), final, tuple(faults), rules)

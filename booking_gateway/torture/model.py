@@ -241,3 +241,5 @@ class History:
     attempts: tuple[Attempt, ...]
     final: tuple[BookingState, ...]
     faults: tuple[Fault, ...] = ()
+    #: the rules every resource had during the run (``ResourceRulesInput``), or None
+    rules: Mapping[str, Any] | None = None

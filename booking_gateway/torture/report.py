@@ -30,15 +30,20 @@ class Summary:
     weakened: bool = False
     examples: list[str] = field(default_factory=list)
     weakened_holds: bool = False
+    #: the rules counter-proof: gateways that skip the rules check (BOOKING_UNSAFE_NO_RULES)
+    weakened_rules: bool = False
 
     @property
     def proof_held(self) -> bool:
         """Normal build: no violation. Weakened build: the checker caught the double bookings;
-        weakened holds: it caught bookings over live holds."""
+        weakened holds: it caught bookings over live holds; weakened rules: it caught bookings
+        outside the rules."""
         if self.weakened:
             return self.violations[Invariant.NO_OVERLAP] > 0
         if self.weakened_holds:
             return self.violations[Invariant.HOLDS] > 0
+        if self.weakened_rules:
+            return self.violations[Invariant.RULES] > 0
         return not any(self.violations.values()) and not self.reconcile_overlaps
 
     def to_json(self) -> dict[str, Any]:
@@ -49,13 +54,14 @@ class Summary:
             "faults": dict(self.faults), "bookings_while_redis_down": self.bookings_while_redis_down,
             "confirmed_at_end": self.confirmed_at_end, "reconcile_overlaps": self.reconcile_overlaps,
             "violations": {str(i.value): n for i, n in self.violations.items()},
-            "weakened": self.weakened, "weakened_holds": self.weakened_holds,
+            "weakened": self.weakened, "weakened_holds": self.weakened_holds, "weakened_rules": self.weakened_rules,
             "proof_held": self.proof_held, "examples": self.examples,
         }
 
 
 def summarize(history: History, result: CheckResult, *, header: str, reconcile_overlaps: int | None,
-              weakened: bool = False, examples: int = 10, weakened_holds: bool = False) -> Summary:
+              weakened: bool = False, examples: int = 10, weakened_holds: bool = False,
+              weakened_rules: bool = False) -> Summary:
     attempts = history.attempts
     left = [op for op in result.operations if not op.settled_in_run]
     return Summary(
@@ -72,6 +78,7 @@ def summarize(history: History, result: CheckResult, *, header: str, reconcile_o
         reconcile_overlaps=reconcile_overlaps,
         violations=result.per_invariant,
         weakened=weakened,
+        weakened_rules=weakened_rules,
         examples=[str(v) for v in result.violations[:examples]],
         weakened_holds=weakened_holds,
     )
@@ -133,6 +140,12 @@ def render(s: Summary) -> str:
 
 def _verdict(s: Summary) -> str:
     total = sum(s.violations.values())
+    if s.weakened_rules:
+        return (f"RESULT: counter-proof held: the build without the rules check booked outside the "
+                f"rules and the checker caught it ({s.violations[Invariant.RULES]:,} violations)"
+                if s.proof_held else
+                "RESULT: COUNTER-PROOF FAILED: the build without the rules check booked nothing the "
+                "rules checker found")
     if s.weakened:
         return (f"RESULT: counter-proof held: the weakened build double-booked and the checker caught it "
                 f"({total:,} violations)" if s.proof_held else

@@ -35,6 +35,8 @@ Echo = Callable[[str], None]
 
 _CREATE_RESOURCE = """mutation($input: CreateResourceInput!) {
   createResource(input: $input) { resource { id } error { code message } } }"""
+_SET_RULES = """mutation($input: SetResourceRulesInput!) {
+  setResourceRules(input: $input) { rules { version } error { code message } } }"""
 _REPLAY_TRIES = 5
 
 
@@ -88,8 +90,13 @@ async def run(config: Config, echo: Echo) -> RunResult:
         http = await stack.enter_async_context(_http_client(config))
         endpoint = Endpoint(http, key, {g.name: g.url for g in gateways})
         resources = [await _create_resource(http, gateways[0].url, key, i) for i in range(config.resources)]
+        if config.run_rules is not None:
+            for resource in resources:
+                await _set_rules(http, gateways[0].url, key, resource, config.run_rules)
+            echo("rules set on every resource" + (" (gateways run with BOOKING_UNSAFE_NO_RULES=1)"
+                                                  if config.weaken_rules else ""))
         recorder.write({"type": "meta", "config": config.to_json(), "database": database.name,
-                        "tenant": str(tenant_id), "resources": resources})
+                        "tenant": str(tenant_id), "resources": resources, "rules": config.run_rules})
         ops = Operations(endpoint, recorder, Workload(resources, config.round_s, seed=config.seed), clock,
                          ClientSettings(double_click=config.double_click))
         nemesis = Nemesis(Targets(gateways, redis, proxy, database, endpoint, config.lock_ttl_ms / 1000,
@@ -112,7 +119,7 @@ async def run(config: Config, echo: Echo) -> RunResult:
         final = await database.final_state(tenant_id)
         write_final_state(config.out / FINAL_STATE_FILE, final)
         overlaps = await database.reconcile_overlaps()
-        history = History(tuple(recorder.attempts), tuple(final), tuple(recorder.faults))
+        history = History(tuple(recorder.attempts), tuple(final), tuple(recorder.faults), config.run_rules)
     return RunResult(history, check(history), overlaps, dict(nemesis.injected), clock())
 
 
@@ -132,6 +139,18 @@ async def _create_resource(http: httpx.AsyncClient, url: str, key: str, index: i
     if payload["error"]:
         raise RuntimeError(f"createResource failed: {payload['error']}")
     return str(payload["resource"]["id"])
+
+
+async def _set_rules(http: httpx.AsyncClient, url: str, key: str, resource: str,
+                     rules: dict[str, object]) -> None:
+    response = await http.post(f"{url}/graphql", headers={"Authorization": f"Bearer {key}"}, json={
+        "query": _SET_RULES, "variables": {"input": {
+            "clientMutationId": f"torture-rules-{resource}", "resourceId": resource, "expectedVersion": 0,
+            "rules": rules}}})
+    response.raise_for_status()
+    payload = response.json()["data"]["setResourceRules"]
+    if payload["error"]:
+        raise RuntimeError(f"setResourceRules failed: {payload['error']}")
 
 
 async def _drive(config: Config, ops: Operations, nemesis: Nemesis, rng: random.Random,

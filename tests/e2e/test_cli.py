@@ -88,8 +88,9 @@ def test_reconcile_finds_overlaps_only_when_there_are_some(scratch_database: str
             for start, end, status in [("09:00", "10:00", "confirmed"), ("09:30", "11:00", "confirmed"),
                                        ("10:00", "12:00", "cancelled"), ("11:00", "12:00", "confirmed")]:
                 await conn.execute(
-                    "INSERT INTO bookings (id, tenant_id, resource_id, during, status, version, created_at, "
-                    "updated_at) VALUES (gen_random_uuid(), $1, $2, tstzrange($3, $4, '[)'), $5, 1, now(), now())",
+                    "INSERT INTO bookings (id, tenant_id, resource_id, during, blocked, status, version, "
+                    "created_at, updated_at) VALUES (gen_random_uuid(), $1, $2, tstzrange($3, $4, '[)'), "
+                    "tstzrange($3, $4, '[)'), $5, 1, now(), now())",
                     tenant, room, datetime.fromisoformat(f"2027-01-01T{start}Z"),
                     datetime.fromisoformat(f"2027-01-01T{end}Z"), status)
         finally:

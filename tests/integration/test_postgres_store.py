@@ -130,8 +130,9 @@ async def test_exclusion_constraint_refusal_becomes_a_recorded_rejection(
     tx = admin_connection.transaction()
     await tx.start()
     await admin_connection.execute(
-        "INSERT INTO bookings (id, tenant_id, resource_id, during, status, version, created_at, updated_at) "
-        "VALUES ($1, $2, $3, tstzrange($4, $5, '[)'), 'confirmed', 1, now(), now())",
+        "INSERT INTO bookings (id, tenant_id, resource_id, during, blocked, status, version, created_at, "
+        "updated_at) VALUES ($1, $2, $3, tstzrange($4, $5, '[)'), tstzrange($4, $5, '[)'), 'confirmed', 1, "
+        "now(), now())",
         rival, tenant_id, resource.id, T0, T0 + timedelta(hours=2))
     commit = asyncio.create_task(store.commit_booking(
         key(tenant_id, "late"), b"h", booking(tenant_id, resource.id, window(1, 3))))
@@ -229,7 +230,8 @@ async def test_the_precheck_commits_its_rejection_record_lazily_without_leaking_
     async with gateway.database.connection() as conn:
         row = await conn.fetchrow(booking_sql.PRECHECK.text, *booking_sql.PRECHECK.args({
             "tenant": tenant_id, "mutation": Mutation.BOOK_SLOT.value, "cmid": "lazy", "hash": b"h",
-            "resource": resource.id, "start": window(1, 3).start, "end": window(1, 3).end}))
+            "resource": resource.id, "start": window(1, 3).start, "end": window(1, 3).end,
+            "rules_version": 0}))
         assert row["rejection_recorded"]
         # set_config(..., true) lasted only for the statement's own transaction: the pooled
         # connection's next commit (a booking) waits for the WAL flush again

@@ -333,6 +333,42 @@ async def confirm_or_release_another_tenants_booking(a: Tenant, b: Tenant) -> No
             payload_not_found(released["releaseHold"])
 
 
+SET_RULES = """mutation($input: SetResourceRulesInput!) { setResourceRules(input: $input) {
+    replayed resource { id } rules { version bufferAfterMinutes } error { code } } }"""
+
+
+@case("Mutation.setResourceRules")
+async def set_rules_on_another_tenants_resource(a: Tenant, b: Tenant) -> None:
+    # A reaches its own rules (a stale version, so that A's data stays as it was)
+    own = (await a.data(SET_RULES, input={"clientMutationId": "a-rules", "resourceId": a.resource,
+                                          "expectedVersion": 3, "rules": {}}))["setResourceRules"]
+    assert own["error"]["code"] == "VERSION_CONFLICT"
+    for key in ("a-rules", "b-rules"):  # A's key, and a fresh key
+        for version in (0, 3):
+            refused = (await b.data(SET_RULES, input={
+                "clientMutationId": key, "resourceId": a.resource, "expectedVersion": version,
+                "rules": {"bufferAfterMinutes": 60}}))["setResourceRules"]
+            assert refused["error"]["code"] == "NOT_FOUND", refused
+            assert refused["rules"] is None
+            assert not refused["replayed"]
+    still = await a.data("query($id: ID!) { resource(id: $id) { rules { version bufferAfterMinutes } } }",
+                         id=a.resource)
+    assert still["resource"]["rules"] == {"version": 0, "bufferAfterMinutes": 0}
+
+
+SLOTS = """query($ids: [ID!]!, $window: TimeWindowInput!) {
+  bookableSlots(resourceIds: $ids, window: $window, durationMinutes: 60, stepMinutes: 60) { resourceId starts } }"""
+
+
+@case("Query.bookableSlots")
+async def bookable_slots_of_another_tenants_resource(a: Tenant, b: Tenant) -> None:
+    [own] = (await a.data(SLOTS, ids=[a.resource], window=WINDOW))["bookableSlots"]
+    assert own["resourceId"] == a.resource
+    assert f"{DAY}2T09:00:00Z" not in own["starts"]  # A's booking is seen
+    for ids in ([a.resource], [b.resource, a.resource]):
+        not_found(await b.run(SLOTS, ids=ids, window=WINDOW))
+
+
 SUBSCRIBE = """subscription($ids: [ID!]!, $window: TimeWindowInput!) {
   availabilityChanged(resourceIds: $ids, window: $window) {
     resourceId reason availability { busy { start end } } } }"""

@@ -45,7 +45,7 @@ def test_a_short_run_under_every_fault_keeps_the_promise(tmp_path: Path) -> None
                                     timeout=240)
 
     assert code == 0, output
-    assert summary["violations"] == {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0, "6": 0}, output
+    assert summary["violations"] == {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0, "6": 0, "7": 0}, output
     assert summary["operations"]["hold"] > 20, output  # holds raced bookings under the faults
     assert summary["operations"]["confirm"] > 5, output
     assert summary["reconcile_overlaps"] == 0
@@ -80,6 +80,27 @@ def test_holds_that_block_nothing_are_caught_and_real_ones_are_not(tmp_path: Pat
     assert code == 0, output  # the counter-proof held
     assert summary["violations"]["6"] > 0, output
     assert summary["violations"]["1"] == 0, output  # the constraint itself was left whole
+    assert "counter-proof held" in output
+
+
+def test_a_run_with_rules_books_nothing_outside_them(tmp_path: Path) -> None:
+    code, summary, output = torture(tmp_path / "rules", "--rules", "--duration", "25", "--gateways", "2",
+                                    "--faults", "all", timeout=180)
+
+    assert code == 0, output
+    assert summary["violations"] == {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0, "6": 0, "7": 0}, output
+    assert summary["rejected"].get("OUTSIDE_SCHEDULE", 0) > 0, output  # the rules did refuse
+    assert summary["attempts"]["ok"] > 50, output
+
+
+def test_the_build_without_the_rules_check_is_caught(tmp_path: Path) -> None:
+    code, summary, output = torture(tmp_path / "no-rules", "--weaken-rules", "--duration", "20",
+                                    "--gateways", "2", "--faults", "none", timeout=180)
+
+    assert code == 0, output  # the counter-proof held
+    assert summary["violations"]["7"] > 0, output
+    assert summary["violations"]["1"] == 0, output  # only the rules were weakened
+    assert "OUTSIDE_SCHEDULE" not in summary["rejected"], output
     assert "counter-proof held" in output
 
 

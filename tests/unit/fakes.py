@@ -38,6 +38,7 @@ from booking_gateway.domain.ports import (
     Replayed,
     ResourceMissing,
     ResourcePage,
+    RulesRecord,
     StoreContention,
     UnitOfWork,
 )
@@ -214,7 +215,11 @@ class FakeUnitOfWork(UnitOfWork):
         self._bookings.update((b.id, b) for b in ended)
         return len(ended)
 
-    async def update_booking(self, booking: Booking) -> None:
+    async def rules_for_share(self, tenant_id: UUID, resource_id: UUID) -> RulesRecord | None:
+        resource = self._view().owned(tenant_id, resource_id)
+        return RulesRecord(resource.time_zone, 0, None) if resource else None
+
+    async def update_booking(self, booking: Booking, blocked: TimeWindow | None = None) -> None:
         await self._store.step("uow.update_booking")
         self._view().write_booking(booking)
         self._bookings[booking.id] = booking
@@ -314,8 +319,12 @@ class FakeBookingStore(BookingStore):
 
     # --- the port -----------------------------------------------------------------------------
 
+    async def read_rules(self, tenant_id: UUID, resource_id: UUID) -> RulesRecord | None:
+        resource = self.state.owned(tenant_id, resource_id)
+        return RulesRecord(resource.time_zone, 0, None) if resource else None
+
     async def precheck_booking(self, key: IdempotencyKey, request_hash: bytes,
-                               resource_id: UUID, window: TimeWindow) -> Precheck:
+                               resource_id: UUID, window: TimeWindow, rules_version: int = 0) -> Precheck:
         await self.step("precheck_booking")
         prior = self.state.outcomes.get(key)
         found = self.state.owned(key.tenant_id, resource_id) is not None

@@ -218,3 +218,32 @@ def test_an_interface_selected_with_fragments_goes_the_general_way() -> None:
     assert [path for _, path in errors] == [["outcomes", 4, "problem", "where"]]  # the cast Late has no 'where'
     assert data["outcomes"][1]["problem"] == {"code": "L", "minutes": 5}
     assert not any(key[0].name == "Outcome" for key in leaf_objects._SHARED_PLANS)
+
+
+@strawberry.type
+class Tagged:
+    name: str
+    tags: list[str]
+
+
+@strawberry.type
+class TaggedQuery:
+    @strawberry.field
+    def tagged(self) -> list[Tagged]:
+        return [Tagged(name="a", tags=["x", "y"]), Tagged(name="b", tags=[])]
+
+    @strawberry.field
+    def broken_tags(self) -> list[Tagged | None]:
+        return [Tagged(name="ok", tags=["z"]), Tagged(name="null tag", tags=["x", None])]  # type: ignore[list-item]
+
+
+TAGGED_SCHEMA = strawberry.Schema(query=TaggedQuery)._schema
+
+
+def test_lists_of_scalars_are_completed_in_one_step_and_errors_go_the_general_way() -> None:
+    data, errors = both(parse("{ tagged { name tags } }"), TAGGED_SCHEMA)
+    assert (data, errors) == ({"tagged": [{"name": "a", "tags": ["x", "y"]}, {"name": "b", "tags": []}]}, [])
+    assert any(key[0].name == "Tagged" for key in leaf_objects._SHARED_PLANS)
+    data, errors = both(parse("{ brokenTags { name tags } }"), TAGGED_SCHEMA)
+    assert data == {"brokenTags": [{"name": "ok", "tags": ["z"]}, None]}
+    assert errors

@@ -5,6 +5,10 @@ A confirmed booking blocks; a hold blocks until its ``expires_at``, read on Post
 conflicts (pre-check, commit, reschedule, availability, free/busy) uses :data:`BLOCKS`; the
 exclusion constraint covers every row with status 'confirmed' or 'held' (expired or not), so a
 writer ends the expired holds in its window (:func:`end_expired`) before it inserts.
+
+What a row takes out of the conflict space is its ``blocked`` window: its own window widened
+by the resource's buffers when it was written (migration 0003_rules_and_buffers); conflicts are
+always looked for as ``blocked && <the new row's blocked window>``.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ EFFECTIVE_STATUS = ("CASE WHEN status = 'held' AND expires_at <= now() THEN 'exp
                     "ELSE status END")
 
 
-def end_expired(condition: str = "") -> str:
-    """An UPDATE (for a CTE) that ends the expired holds of :resource overlapping
-    [:start, :end) and returns their ids; ``condition`` is ANDed to its WHERE.
+def end_expired(condition: str = "", start: str = ":start", end: str = ":end") -> str:
+    """An UPDATE (for a CTE) that ends the expired holds of :resource whose blocked windows
+    overlap the blocked window [``start``, ``end``) and returns their ids; ``condition`` is ANDed
+    to its WHERE.
 
     The constraint still sees an expired hold until it is ended, so every writer into a window
     runs this before its insert, in the same transaction: no sweeper is needed for correctness.
@@ -29,5 +34,5 @@ def end_expired(condition: str = "") -> str:
     return f"""
     UPDATE bookings SET status = 'expired', updated_at = now()
     WHERE resource_id = :resource AND status = 'held' AND expires_at <= now()
-      AND during && tstzrange(:start, :end, '[)') {condition}
+      AND blocked && tstzrange({start}, {end}, '[)') {condition}
     RETURNING id"""

@@ -24,11 +24,12 @@ WITH stored AS (
 SELECT EXISTS (SELECT 1 FROM stored) AS stored
 """)
 
+# :start :end is a blocked window (buffers included); the answer is the bookings' own windows
 OVERLAPPING = SQL(f"""
 SELECT array_agg(lower(during) ORDER BY during) AS starts,
        array_agg(upper(during) ORDER BY during) AS ends
 FROM bookings
-WHERE resource_id = :resource AND {BLOCKS} AND during && tstzrange(:start, :end, '[)')
+WHERE resource_id = :resource AND {BLOCKS} AND blocked && tstzrange(:start, :end, '[)')
   AND id IS DISTINCT FROM CAST(:excluding AS uuid)
 """)
 

@@ -22,11 +22,16 @@ from booking_gateway.domain.ports import (
     Replayed,
     ResourceMissing,
     ResourcePage,
+    RulesChanged,
+    RulesRecord,
+    RulesVersionMismatch,
+    RulesWritten,
+    SlotInputs,
     StoreContention,
     UnitOfWork,
 )
 from booking_gateway.domain.time_window import TimeWindow
-from booking_gateway.infra.postgres import booking_sql, queries
+from booking_gateway.infra.postgres import booking_sql, queries, rules_sql
 from booking_gateway.infra.postgres.database import CONNECTION_LOST, Database
 from booking_gateway.infra.postgres.rows import (
     DEADLOCK_DETECTED,
@@ -63,20 +68,24 @@ class PostgresBookingStore:
     # --- the booking path ---------------------------------------------------------------------
 
     async def precheck_booking(self, key: IdempotencyKey, request_hash: bytes,
-                               resource_id: UUID, window: TimeWindow) -> Precheck:
+                               resource_id: UUID, window: TimeWindow, rules_version: int = 0) -> Precheck:
         row = await self._one(booking_sql.PRECHECK, **_key(key), hash=request_hash,
-                              resource=resource_id, start=window.start, end=window.end)
+                              resource=resource_id, start=window.start, end=window.end,
+                              rules_version=rules_version)
         return Precheck(
             prior=outcome_from(row) if row["kind"] is not None else None,
             resource_found=row["resource_found"],
             conflicts=tuple(windows_from(row["overlap_starts"], row["overlap_ends"])),
             rejection_recorded=row["rejection_recorded"],
+            rules_version=row["rules_version"] or 0,
         )
 
     async def commit_booking(self, key: IdempotencyKey, request_hash: bytes,
                              booking: NewBooking) -> Booked | Rejected | Replayed | ResourceMissing:
         params = {**_key(key), "hash": request_hash, "resource": booking.resource_id,
-                  "start": booking.window.start, "end": booking.window.end, "id": booking.id,
+                  "start": booking.window.start, "end": booking.window.end,
+                  "bstart": booking.blocks.start, "bend": booking.blocks.end,
+                  "rules_version": booking.rules_version, "id": booking.id,
                   "reference": booking.reference, "note": booking.note, "hold_s": booking.hold_seconds}
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
             try:
@@ -88,18 +97,23 @@ class PostgresBookingStore:
                 # (no range lock held: Redis down, or a lock that expired). Show what won.
                 log.info("booking commit refused (%s, attempt %d): %s on resource %s",
                          sqlstate(err), attempt, booking.window, booking.resource_id)
-                if conflicts := await self.overlapping(booking.resource_id, booking.window):
+                if conflicts := await self.overlapping(booking.resource_id, booking.blocks):
                     rejection = StoredOutcome(request_hash, OutcomeKind.SLOT_UNAVAILABLE,
                                               conflicts=conflicts)
                     existing = await self.record_outcome(key, rejection)
                     return Replayed(existing) if existing else Rejected(conflicts)
                 continue
-            if row["claimed"] is None:  # the key was stored already, or no such resource
+            if row["claimed"] is None:  # the key was stored already, no such resource, new rules
                 prior = await self.find_outcome(key)
                 if prior is not None:
                     return Replayed(prior)
                 if not row["resource_found"]:
                     return ResourceMissing()
+                if row["rules_version"] != booking.rules_version:
+                    log.info("booking commit on resource %s checked against rules v%d, now v%d: "
+                             "checking again", booking.resource_id, booking.rules_version, row["rules_version"])
+                    raise RulesChanged(f"resource {booking.resource_id}: rules at version "
+                                       f"{row['rules_version']}, checked against {booking.rules_version}")
                 raise RuntimeError(f"idempotency key {key} neither claimed nor found at commit")
             if row["claimed"] == OutcomeKind.SLOT_UNAVAILABLE:
                 return Rejected(tuple(windows_from(row["overlap_starts"], row["overlap_ends"])))
@@ -133,6 +147,33 @@ class PostgresBookingStore:
         except CONNECTION_LOST as err:
             await self._db.expire()
             raise StoreContention(f"database connection lost during a transaction ({type(err).__name__})") from err
+
+    # --- rules ---------------------------------------------------------------------------------
+
+    async def read_rules(self, tenant_id: UUID, resource_id: UUID) -> RulesRecord | None:
+        row = await self._one(rules_sql.READ_RULES, tenant=tenant_id, resource=resource_id)
+        return rules_from(row) if row else None
+
+    async def write_rules(self, key: IdempotencyKey, request_hash: bytes, tenant_id: UUID,
+                          resource_id: UUID, expected_version: int,
+                          document: str) -> RulesWritten | RulesVersionMismatch | Replayed | ResourceMissing:
+        row = await self._one(rules_sql.WRITE_RULES, **_key(key), hash=request_hash,
+                              resource=resource_id, expected=expected_version, document=document)
+        if row["rules_version"] is not None:
+            return RulesWritten(rules_from(row), row["availability_version"])
+        if not row["found"]:
+            return ResourceMissing()
+        if (prior := await self.find_outcome(key)) is not None:
+            return Replayed(prior)
+        return RulesVersionMismatch(row["current"])
+
+    async def read_slot_inputs(self, tenant_id: UUID, resource_ids: Sequence[UUID],
+                               window: TimeWindow) -> dict[UUID, SlotInputs]:
+        rows = await self._all(rules_sql.SLOT_INPUTS, tenant=tenant_id, ids=list(resource_ids),
+                               start=window.start, end=window.end)
+        return {r["id"]: SlotInputs(rules_from(r), r["version"],
+                                    list(zip(r["starts"] or (), r["ends"] or (), strict=True)))
+                for r in rows}
 
     # --- resources ----------------------------------------------------------------------------
 
@@ -185,6 +226,10 @@ class PostgresBookingStore:
         rows = await self._all(queries.AVAILABILITY, tenant=tenant_id, ids=list(resource_ids),
                                start=window.start, end=window.end)
         return {r["id"]: (windows_from(r["starts"], r["ends"]), r["version"]) for r in rows}
+
+
+def rules_from(row: Any) -> RulesRecord:
+    return RulesRecord(row["time_zone"], row["rules_version"], row["rules"])
 
 
 def _key(key: IdempotencyKey) -> dict[str, object]:

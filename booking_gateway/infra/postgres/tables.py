@@ -14,7 +14,7 @@ from sqlalchemy import (
     Text,
     func,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, TSTZRANGE, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSTZRANGE, UUID
 
 metadata = MetaData()
 
@@ -43,6 +43,9 @@ resources = Table(
     Column("time_zone", Text, nullable=False),
     # grows with every committed change to the resource's bookings (Availability.version)
     Column("availability_version", BigInteger, nullable=False, server_default="0"),
+    # the client's rules document (JSON; NULL: never set) and its version (0: never set)
+    Column("rules", JSONB),
+    Column("rules_version", Integer, nullable=False, server_default="0"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
@@ -52,6 +55,8 @@ bookings = Table(
     Column("tenant_id", UUID(as_uuid=True), ForeignKey("tenants.id"), nullable=False),
     Column("resource_id", UUID(as_uuid=True), ForeignKey("resources.id"), nullable=False),
     Column("during", TSTZRANGE, nullable=False),
+    # during widened by the resource's buffers at booking time; the exclusion constraint's column
+    Column("blocked", TSTZRANGE, nullable=False),
     Column("status", Text, nullable=False),
     Column("version", Integer, nullable=False),
     Column("reference", Text),

@@ -11,9 +11,9 @@ from asyncpg.transaction import Transaction
 
 from booking_gateway.domain.idempotency import IdempotencyKey, StoredOutcome
 from booking_gateway.domain.model import Booking
-from booking_gateway.domain.ports import OverlapViolation, StoreContention
+from booking_gateway.domain.ports import OverlapViolation, RulesRecord, StoreContention
 from booking_gateway.domain.time_window import TimeWindow
-from booking_gateway.infra.postgres import queries
+from booking_gateway.infra.postgres import queries, rules_sql
 from booking_gateway.infra.postgres.blocking import end_expired
 from booking_gateway.infra.postgres.rows import (
     BOOKING_COLUMNS,
@@ -31,7 +31,9 @@ _FOR_UPDATE = SQL(
     f"SELECT {BOOKING_COLUMNS} FROM bookings WHERE id = :id AND tenant_id = :tenant FOR UPDATE")
 _UPDATE = SQL("""
 UPDATE bookings SET during = tstzrange(:start, :end, '[)'), status = :status, version = :version,
-                    updated_at = :updated_at
+                    updated_at = :updated_at,
+                    blocked = CASE WHEN CAST(:bstart AS timestamptz) IS NULL THEN blocked
+                                   ELSE tstzrange(:bstart, :bend, '[)') END
 WHERE id = :id
 """)
 _LOCK_RESOURCE = SQL("SELECT 1 FROM resources WHERE id = :resource FOR UPDATE")
@@ -94,12 +96,17 @@ class PostgresUnitOfWork:
             "resource": resource_id, "start": window.start, "end": window.end})
         return int(row["n"])
 
-    async def update_booking(self, booking: Booking) -> None:
+    async def rules_for_share(self, tenant_id: UUID, resource_id: UUID) -> RulesRecord | None:
+        row = await self._fetchrow(rules_sql.RULES_FOR_SHARE, {"tenant": tenant_id, "resource": resource_id})
+        return RulesRecord(row["time_zone"], row["rules_version"], row["rules"]) if row else None
+
+    async def update_booking(self, booking: Booking, blocked: TimeWindow | None = None) -> None:
         try:
             await self._fetchrow(_UPDATE, {
                 "id": booking.id, "start": booking.window.start, "end": booking.window.end,
                 "status": booking.status.value, "version": booking.version,
-                "updated_at": booking.updated_at})
+                "updated_at": booking.updated_at,
+                "bstart": blocked.start if blocked else None, "bend": blocked.end if blocked else None})
         except asyncpg.PostgresError as err:
             if sqlstate(err) == EXCLUSION_VIOLATION:
                 raise OverlapViolation(f"booking {booking.id} overlaps a confirmed booking") from err

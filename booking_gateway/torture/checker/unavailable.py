@@ -5,7 +5,8 @@ instant between O's first attempt being sent (``asked``; a replayed refusal was 
 earlier attempt) and ``done``. It is true if each conflict window ``c`` it lists
 
 * ``empty``: exists (the list is not empty),
-* ``disjoint``: overlaps the requested window, and
+* ``disjoint``: overlaps the requested window (widened on both sides by the run's buffers, when
+  it has rules: two bookings conflict when their buffered windows overlap), and
 * ``phantom``: was the window of a confirmed booking B of the same resource (for a reschedule,
   another booking than the one moved) at some instant of [asked, done]. The history bounds when
   B had window ``c``:
@@ -38,6 +39,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from booking_gateway.torture.checker.bookings import BookingFacts
 from booking_gateway.torture.checker.ops import Operation
@@ -111,7 +113,8 @@ def _move_until(facts: BookingFacts, move: Operation) -> float:
     return facts.cancelled_by()
 
 
-def check_operation(op: Operation, facts: dict[str, BookingFacts], known: Tenures) -> list[Violation]:
+def check_operation(op: Operation, facts: dict[str, BookingFacts], known: Tenures,
+                    slack: timedelta = timedelta()) -> list[Violation]:
     req = op.request
     resource, moved, window = req.resource, None, req.window
     if req.kind not in CREATES:
@@ -124,7 +127,8 @@ def check_operation(op: Operation, facts: dict[str, BookingFacts], known: Tenure
     found = []
     for a in op.attempts:
         if a.code in CONFLICT_REFUSALS and a.answer is not None:
-            found += _check_answer(a, op.invoked, window, resource, moved, known)
+            widened = Span(window.start - slack, window.end + slack) if slack else window
+            found += _check_answer(a, op.invoked, widened, resource, moved, known)
     return found
 
 

@@ -10,7 +10,7 @@ from booking_gateway.torture.model import Attempt, Phase
 
 
 class Invariant(IntEnum):
-    """DESIGN.md's four invariants, the resolution of unknown outcomes, and holds (issue 14)."""
+    """DESIGN.md's four invariants, the resolution of unknown outcomes, holds and rules (issue 14)."""
 
     NO_OVERLAP = 1
     DURABLE = 2
@@ -18,6 +18,7 @@ class Invariant(IntEnum):
     TRUE_UNAVAILABLE = 4
     UNKNOWN_RESOLVED = 5
     HOLDS = 6
+    RULES = 7
 
     @property
     def title(self) -> str:
@@ -31,6 +32,7 @@ _TITLES = {
     Invariant.TRUE_UNAVAILABLE: "every SLOT_UNAVAILABLE was true when given",
     Invariant.UNKNOWN_RESOLVED: "unknown outcomes resolve consistently on replay",
     Invariant.HOLDS: "a live hold blocks its window, and only until it expires",
+    Invariant.RULES: "nothing is booked outside the resources' rules (hours, durations, buffers)",
 }
 
 
