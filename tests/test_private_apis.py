@@ -111,6 +111,8 @@ def test_without_the_fast_path_the_schema_has_no_hook() -> None:
     assert not stock.execution_context_class.__module__.startswith("booking_gateway")  # Strawberry's own
     for root in ("query_type", "mutation_type"):
         for name, field in getattr(fast._schema, root).fields.items():
-            assert field.resolve.__module__ == root_resolvers.__name__, name
+            # setResourceRules nests lists of input objects: Strawberry converts its input
+            if name != "setResourceRules":
+                assert field.resolve.__module__ == root_resolvers.__name__, name
         for name, field in getattr(stock._schema, root).fields.items():
             assert field.resolve.__module__ != root_resolvers.__name__, name

@@ -71,7 +71,8 @@ async def book(client: Client, room: str, start: str, end: str, cmid: str) -> di
 
 
 def at(hhmm: str, day: str = DAY) -> str:
-    return f"{day}T{hhmm}:00Z"
+    """An instant as the gateway writes it (six fraction digits), also accepted as input."""
+    return f"{day}T{hhmm}:00.000000Z"
 
 
 # --- setResourceRules ---------------------------------------------------------------------------
@@ -236,7 +237,7 @@ async def test_bookable_slots_are_exactly_what_book_slot_accepts(client: Client)
         cancelled = await client.execute(CANCEL, input={"clientMutationId": f"undo-{start}",
                                                         "bookingId": taken["booking"]["id"]})
         assert cancelled["cancelBooking"]["error"] is None
-    grid = [f"{d}T{h:02}:{m:02}:00Z" for d in ("2031-03-03", "2031-03-04", "2031-03-05")
+    grid = [f"{d}T{h:02}:{m:02}:00.000000Z" for d in ("2031-03-03", "2031-03-04", "2031-03-05")
             for h in range(24) for m in (0, 30)]
     others = [s for s in grid if s not in starts]
     for start in random.Random(7).sample(others, 30):  # a sample of the others is refused
