@@ -42,7 +42,7 @@ from booking_gateway.infra.redis.range_lock import RedisRangeLock
 from booking_gateway.infra.redis.rate_limit import RedisRateLimiter
 from booking_gateway.infra.redis.scripts import ScriptRunner
 from booking_gateway.infra.settings import Settings, SettingsError, load_settings
-from booking_gateway.live.hub import HubConfig, LiveHub, availability_reader
+from booking_gateway.live.hub import HubConfig, LiveHub, availability_reader, slots_reader
 from booking_gateway.live.quotas import QuotaLimits, TenantQuotas
 from booking_gateway.schema.build import build_schema
 from booking_gateway.web import graphiql
@@ -122,7 +122,8 @@ class Gateway:
         self.sweeper = HoldSweeper(self.database, self.deps.events, SweepConfig(
             s.hold_sweep_interval_ms / 1000, s.hold_sweep_batch))
         self.authenticator = KeyAuthenticator(store.tenant_for_key, ttl_seconds=s.key_cache_ttl_ms / 1000)
-        self.live = LiveHub(s.redis_url, availability_reader(self.deps), prefix=s.redis_prefix,
+        self.live = LiveHub(s.redis_url, availability_reader(self.deps), read_slots=slots_reader(self.deps),
+                            prefix=s.redis_prefix,
                             config=HubConfig(coalesce_s=s.live_coalesce_ms / 1000,
                                              buffer_per_resource=s.live_buffer_per_resource,
                                              read_concurrency=s.live_read_concurrency,

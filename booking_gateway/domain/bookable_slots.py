@@ -14,6 +14,7 @@ from uuid import UUID
 
 from booking_gateway.domain.errors import NotFound, ValidationFailed
 from booking_gateway.domain.outcome import Deps
+from booking_gateway.domain.rules import Limits
 from booking_gateway.domain.rules_cache import ResourceSchedule, compiled, parse
 from booking_gateway.domain.schedule import MAX_BUFFER_MINUTES
 from booking_gateway.domain.slots import DEFAULT_GRID, Schedule, bookable_starts_us
@@ -36,6 +37,11 @@ class BookableSlots:
     availability_version: int
     rules_version: int
 
+    @property
+    def version(self) -> int:
+        """The availability version read: what live events of slots are ordered by."""
+        return self.availability_version
+
 
 async def bookable_slots(deps: Deps, tenant_id: UUID, resource_ids: Sequence[UUID],
                          window: TimeWindow, duration_minutes: int,
@@ -45,14 +51,8 @@ async def bookable_slots(deps: Deps, tenant_id: UUID, resource_ids: Sequence[UUI
     ``step_minutes`` defaults to the resource's slot step, else 15 minutes; starts lie on a
     grid of that step from each opening range's start.
     """
+    check_arguments(deps.limits, window, duration_minutes, step_minutes)
     duration = timedelta(minutes=duration_minutes)
-    if duration_minutes < 1 or duration > deps.limits.max_booking:
-        raise ValidationFailed("durationMinutes", "durationMinutes: must be between 1 and "
-                               f"{int(deps.limits.max_booking.total_seconds() // 60)}")
-    if step_minutes is not None and not 1 <= step_minutes <= 24 * 60:
-        raise ValidationFailed("stepMinutes", "stepMinutes: must be between 1 and 1440")
-    if window.duration > MAX_SLOTS_WINDOW:
-        raise ValidationFailed("window", f"window: spans more than {MAX_SLOTS_WINDOW.days} days")
     unique = list(dict.fromkeys(resource_ids))
     if len(unique) > deps.limits.max_resources_per_query:
         raise ValidationFailed("resourceIds", f"resourceIds: at most "
@@ -80,6 +80,19 @@ async def bookable_slots(deps: Deps, tenant_id: UUID, resource_ids: Sequence[UUI
         answer.append(BookableSlots(resource_id, window, duration, starts,
                                     inputs.availability_version, inputs.rules.version))
     return answer
+
+
+def check_arguments(limits: Limits, window: TimeWindow, duration_minutes: int,
+                    step_minutes: int | None) -> None:
+    """The checks that need no read: shared with the subscription, which makes them before
+    it listens."""
+    if duration_minutes < 1 or timedelta(minutes=duration_minutes) > limits.max_booking:
+        raise ValidationFailed("durationMinutes", "durationMinutes: must be between 1 and "
+                               f"{int(limits.max_booking.total_seconds() // 60)}")
+    if step_minutes is not None and not 1 <= step_minutes <= 24 * 60:
+        raise ValidationFailed("stepMinutes", "stepMinutes: must be between 1 and 1440")
+    if window.duration > MAX_SLOTS_WINDOW:
+        raise ValidationFailed("window", f"window: spans more than {MAX_SLOTS_WINDOW.days} days")
 
 
 def _opening(schedule: ResourceSchedule, span: TimeWindow) -> Schedule:

@@ -5,8 +5,17 @@ a slow consumer's backlog folds into the latest state); ``subscriber`` owns the 
 connection; ``hub`` ties them together.
 """
 
-from booking_gateway.live.hub import AvailabilityReader, HubConfig, HubStats, Listener, LiveHub, availability_reader
-from booking_gateway.live.routing import LiveEvent
+from booking_gateway.live.hub import (
+    AvailabilityReader,
+    HubConfig,
+    HubStats,
+    Listener,
+    LiveHub,
+    SlotsReader,
+    availability_reader,
+    slots_reader,
+)
+from booking_gateway.live.routing import LiveEvent, SlotsView
 
 __all__ = ["AvailabilityReader", "HubConfig", "HubStats", "Listener", "LiveEvent", "LiveHub",
-           "availability_reader"]
+           "SlotsReader", "SlotsView", "availability_reader", "slots_reader"]

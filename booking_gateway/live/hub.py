@@ -1,11 +1,12 @@
 """The live-availability hub of one process: one Redis subscriber, many local listeners.
 
-A listener (one GraphQL subscription) covers some resources of one tenant over one window.
-The hub subscribes to a resource's channel when its first local listener arrives and
-unsubscribes when the last one leaves. Changes of a resource are coalesced for a few
-milliseconds; then availability is read once per distinct subscribed window that they touch
-(not once per listener) and the events are put into the listeners' mailboxes, which never
-block the hub: a slow consumer only ever falls behind to the latest state.
+A listener (one GraphQL subscription) covers some resources of one tenant with one view: the
+availability of a window, or its bookable slots. The hub subscribes to a resource's channel
+when its first local listener arrives and unsubscribes when the last one leaves. Changes of a
+resource are coalesced for a few milliseconds; then the state is read once per distinct
+subscribed view that they touch (not once per listener) and the events are put into the
+listeners' mailboxes, which never block the hub: a slow consumer only ever falls behind to the
+latest state.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from booking_gateway.domain import queries
+from booking_gateway.domain.bookable_slots import BookableSlots, bookable_slots
 from booking_gateway.domain.errors import NotFound
 from booking_gateway.domain.model import Availability
 from booking_gateway.domain.outcome import Deps
@@ -28,13 +30,15 @@ from booking_gateway.infra.redis.events import EventDecodeError, decode_event
 from booking_gateway.infra.redis.keys import channel_for
 from booking_gateway.live.mailbox import Mailbox
 from booking_gateway.live.quotas import TenantQuotas
-from booking_gateway.live.routing import LiveEvent, Touch, events, plan
+from booking_gateway.live.routing import LiveEvent, LiveState, SlotsView, Touch, View, events, plan
 from booking_gateway.live.subscriber import RedisSubscriber
 
 log = logging.getLogger(__name__)
 
 #: Fresh availability of one resource over a window; None if it is not the tenant's.
 AvailabilityReader = Callable[[UUID, UUID, TimeWindow], Awaitable[Availability | None]]
+#: Fresh bookable slots of one resource for a view; None if it is not the tenant's.
+SlotsReader = Callable[[UUID, UUID, SlotsView], Awaitable[BookableSlots | None]]
 
 #: Pause before re-reading after a failed availability read (the database is down).
 READ_RETRY_S = 1.0
@@ -63,13 +67,13 @@ class HubStats:
 
 
 class Listener:
-    """One subscription's resources and window, and the events waiting to be sent to it."""
+    """One subscription's resources and view, and the events waiting to be sent to it."""
 
-    def __init__(self, tenant_id: UUID, resource_ids: Iterable[UUID], window: TimeWindow,
+    def __init__(self, tenant_id: UUID, resource_ids: Iterable[UUID], view: View,
                  buffer_per_resource: int) -> None:
         self.tenant_id = tenant_id
         self.resource_ids = tuple(dict.fromkeys(resource_ids))
-        self.window = window
+        self.view = view
         self.mailbox = Mailbox(buffer_per_resource)
         self._wakeup = asyncio.Event()
         self._closed = False
@@ -99,19 +103,21 @@ class Listener:
 class _Channel:
     tenant_id: UUID
     resource_id: UUID
-    groups: dict[TimeWindow, set[Listener]] = field(default_factory=dict)
+    groups: dict[View, set[Listener]] = field(default_factory=dict)
     changes: list[AvailabilityChanged] = field(default_factory=list)
     resync: bool = False
     flusher: asyncio.Task[None] | None = None
 
 
 class LiveHub:
-    def __init__(self, redis_url: str, read: AvailabilityReader, *, prefix: str = "bg",
-                 config: HubConfig | None = None, quotas: TenantQuotas | None = None) -> None:
+    def __init__(self, redis_url: str, read: AvailabilityReader, *, read_slots: SlotsReader | None = None,
+                 prefix: str = "bg", config: HubConfig | None = None,
+                 quotas: TenantQuotas | None = None) -> None:
         self._config = config or HubConfig()
         #: What each tenant holds of this process's live capacity (sockets, subscriptions, resource-days).
         self.quotas = quotas or TenantQuotas()
         self._read = read
+        self._slots = read_slots
         self._prefix = prefix
         self._subscriber = RedisSubscriber(redis_url, self._on_message, self._on_connected,
                                            ping_interval_s=self._config.ping_interval_s,
@@ -138,9 +144,11 @@ class LiveHub:
 
     @asynccontextmanager
     async def listen(self, tenant_id: UUID, resource_ids: Iterable[UUID],
-                     window: TimeWindow) -> AsyncIterator[Listener]:
+                     view: View) -> AsyncIterator[Listener]:
         """Register a listener; once entered, every change published from then on reaches it."""
-        listener = Listener(tenant_id, resource_ids, window, self._config.buffer_per_resource)
+        if isinstance(view, SlotsView) and self._slots is None:
+            raise ValueError("this hub was made without a slots reader")
+        listener = Listener(tenant_id, resource_ids, view, self._config.buffer_per_resource)
         names = self._add(listener)
         try:
             await self._subscriber.subscribe(names)
@@ -159,7 +167,7 @@ class LiveHub:
         for resource_id in listener.resource_ids:
             name = channel_for(self._prefix, listener.tenant_id, resource_id)
             channel = self._channels.setdefault(name, _Channel(listener.tenant_id, resource_id))
-            channel.groups.setdefault(listener.window, set()).add(listener)
+            channel.groups.setdefault(listener.view, set()).add(listener)
             names.append(name)
         self._listeners.add(listener)
         return names
@@ -173,10 +181,10 @@ class LiveHub:
             channel = self._channels.get(name)
             if channel is None:
                 continue
-            group = channel.groups.get(listener.window, set())
+            group = channel.groups.get(listener.view, set())
             group.discard(listener)
             if not group:
-                channel.groups.pop(listener.window, None)
+                channel.groups.pop(listener.view, None)
             if not channel.groups:
                 del self._channels[name]
                 unused.append(name)
@@ -213,7 +221,7 @@ class LiveHub:
             channel.flusher.add_done_callback(self._flushers.discard)
 
     async def _flush(self, channel: _Channel) -> None:
-        """Coalesce a burst, then one read per touched window; again while changes keep coming."""
+        """Coalesce a burst, then one read per touched view; again while changes keep coming."""
         try:
             while channel.changes or channel.resync:
                 await asyncio.sleep(self._config.coalesce_s)
@@ -221,7 +229,7 @@ class LiveHub:
                 resync, channel.resync = channel.resync, False
                 work = plan(channel.groups, changes, resync)
                 outcomes = await asyncio.gather(
-                    *(self._deliver(channel, window, touches) for window, touches in work.items()),
+                    *(self._deliver(channel, view, touches) for view, touches in work.items()),
                     return_exceptions=True)
                 failures = [o for o in outcomes if isinstance(o, Exception)]
                 if failures:
@@ -233,14 +241,19 @@ class LiveHub:
         finally:
             channel.flusher = None
 
-    async def _deliver(self, channel: _Channel, window: TimeWindow, touches: list[Touch]) -> None:
+    async def _deliver(self, channel: _Channel, view: View, touches: list[Touch]) -> None:
         async with self._read_slots:
             self.reads += 1
-            availability = await self._read(channel.tenant_id, channel.resource_id, window)
-        if availability is None:
+            state: LiveState | None
+            if isinstance(view, TimeWindow):
+                state = await self._read(channel.tenant_id, channel.resource_id, view)
+            else:
+                assert self._slots is not None, "checked by listen"
+                state = await self._slots(channel.tenant_id, channel.resource_id, view)
+        if state is None:
             return
-        batch = events(channel.resource_id, touches, availability)
-        for listener in tuple(channel.groups.get(window, ())):
+        batch = events(channel.resource_id, touches, state)
+        for listener in tuple(channel.groups.get(view, ())):
             for event in batch:
                 listener.push(event)
 
@@ -258,6 +271,19 @@ def availability_reader(deps: Deps) -> AvailabilityReader:
     async def read(tenant_id: UUID, resource_id: UUID, window: TimeWindow) -> Availability | None:
         try:
             return (await queries.availability(deps, tenant_id, [resource_id], window))[0]
+        except NotFound:
+            return None
+
+    return read
+
+
+def slots_reader(deps: Deps) -> SlotsReader:
+    """Read bookable slots through the domain's use case (tenant-scoped, arguments checked)."""
+
+    async def read(tenant_id: UUID, resource_id: UUID, view: SlotsView) -> BookableSlots | None:
+        try:
+            return (await bookable_slots(deps, tenant_id, [resource_id], view.window,
+                                         view.duration_minutes, view.step_minutes))[0]
         except NotFound:
             return None
 

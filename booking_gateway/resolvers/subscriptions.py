@@ -39,13 +39,16 @@ class LiveContext(Context):
 
 async def availability_changed(ctx: Context, resource_ids: Sequence[str],
                                window: TimeWindowInput) -> AsyncIterator[LiveEvent]:
-    if not isinstance(ctx, LiveContext) or ctx.live is None:
-        raise GraphQLError("subscriptions are served over WebSocket (graphql-transport-ws or graphql-ws)",
-                           extensions={"code": "BAD_REQUEST"})
-    ids, checked = _checked(ctx, resource_ids, window)
-    lease = _quota(ctx.live.quotas, ctx.tenant_id, ids, checked)
+    live = hub_of(ctx)
     try:
-        async with ctx.live.listen(ctx.tenant_id, ids, checked) as listener:
+        ids = checked_ids(ctx, resource_ids)
+        checked = window_of(window)
+        rules.check_availability_window(checked, ctx.deps.limits)
+    except DomainError as err:
+        raise query_error(err) from None
+    lease = quota(live.quotas, ctx.tenant_id, ids, checked)
+    try:
+        async with live.listen(ctx.tenant_id, ids, checked) as listener:
             # read after listening: a change committed from now on is either in it or sent after it
             for event in await _snapshot(ctx, ids, checked):
                 listener.mailbox.sent(event)
@@ -56,7 +59,15 @@ async def availability_changed(ctx: Context, resource_ids: Sequence[str],
         lease.release()
 
 
-def _quota(quotas: TenantQuotas, tenant_id: UUID, ids: list[UUID], window: TimeWindow) -> Lease:
+def hub_of(ctx: Context) -> LiveHub:
+    """The process's hub; only a WebSocket connection's context has one."""
+    if not isinstance(ctx, LiveContext) or ctx.live is None:
+        raise GraphQLError("subscriptions are served over WebSocket (graphql-transport-ws or graphql-ws)",
+                           extensions={"code": "BAD_REQUEST"})
+    return ctx.live
+
+
+def quota(quotas: TenantQuotas, tenant_id: UUID, ids: list[UUID], window: TimeWindow) -> Lease:
     """The subscription's share of the tenant's live quotas, or an error naming the setting hit."""
     try:
         return quotas.subscribe(tenant_id, len(ids), window)
@@ -65,31 +76,29 @@ def _quota(quotas: TenantQuotas, tenant_id: UUID, ids: list[UUID], window: TimeW
             "code": SUBSCRIPTION_LIMIT, "setting": err.setting, "limit": err.limit}) from None
 
 
-def _checked(ctx: Context, resource_ids: Sequence[str],
-             window: TimeWindowInput) -> tuple[list[UUID], TimeWindow]:
-    try:
-        ids: list[UUID] = []
-        for index, global_id in enumerate(resource_ids):
-            object_id = expect_id(global_id, "Resource", f"resourceIds[{index}]")
-            if object_id is None:
-                raise query_error(NotFound("Resource", None), f"no Resource with id {global_id} for this tenant")
-            ids.append(object_id)
-        ids = list(dict.fromkeys(ids))
-        if not ids or len(ids) > ctx.deps.limits.max_resources_per_query:
-            raise ValidationFailed("resourceIds", f"subscribe to 1 to {ctx.deps.limits.max_resources_per_query} "
-                                   f"resources, not {len(ids)}")
-        checked = window_of(window)
-        rules.check_availability_window(checked, ctx.deps.limits)
-    except DomainError as err:
-        raise query_error(err) from None
-    return ids, checked
+def checked_ids(ctx: Context, resource_ids: Sequence[str]) -> list[UUID]:
+    """The resources as ids, without duplicates: 1 to the per-query maximum."""
+    ids: list[UUID] = []
+    for index, global_id in enumerate(resource_ids):
+        object_id = expect_id(global_id, "Resource", f"resourceIds[{index}]")
+        if object_id is None:
+            raise query_error(NotFound("Resource", None), f"no Resource with id {global_id} for this tenant")
+        ids.append(object_id)
+    ids = list(dict.fromkeys(ids))
+    if not ids or len(ids) > ctx.deps.limits.max_resources_per_query:
+        raise ValidationFailed("resourceIds", f"subscribe to 1 to {ctx.deps.limits.max_resources_per_query} "
+                               f"resources, not {len(ids)}")
+    return ids
+
+
+def not_found(err: NotFound) -> GraphQLError:
+    assert err.object_id is not None
+    return query_error(err, f"no Resource with id {to_global_id('Resource', err.object_id)} for this tenant")
 
 
 async def _snapshot(ctx: Context, ids: list[UUID], window: TimeWindow) -> list[LiveEvent]:
     try:
         found = await use_cases.availability(ctx.deps, ctx.tenant_id, ids, window)
     except NotFound as err:
-        assert err.object_id is not None
-        raise query_error(err, f"no Resource with id {to_global_id('Resource', err.object_id)} "
-                               "for this tenant") from None
+        raise not_found(err) from None
     return [LiveEvent(a.resource_id, ChangeReason.SNAPSHOT, window, a) for a in found]

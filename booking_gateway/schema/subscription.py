@@ -1,4 +1,4 @@
-"""The root Subscription type and its payload, AvailabilityChange."""
+"""The root Subscription type and its payloads, AvailabilityChange and BookableSlotsChange."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ import strawberry
 from strawberry.types import Info
 
 from booking_gateway.live.routing import LiveEvent
-from booking_gateway.resolvers import subscriptions
+from booking_gateway.resolvers import slot_subscriptions, subscriptions
 from booking_gateway.resolvers.context import Context
 from booking_gateway.schema.ids import to_global_id
 from booking_gateway.schema.inputs import TimeWindowInput
+from booking_gateway.schema.rules_types import BookableSlots
 from booking_gateway.schema.types import Availability, TimeWindow
 
 
-@strawberry.enum(description="Why an AvailabilityChange was sent.")
+@strawberry.enum(description="Why an AvailabilityChange or a BookableSlotsChange was sent.")
 class ChangeReason(Enum):
     SNAPSHOT = "SNAPSHOT"
     BOOKED = "BOOKED"
@@ -52,6 +53,27 @@ class AvailabilityChange:
 
 
 @strawberry.type
+class BookableSlotsChange:
+    resource_id: strawberry.ID
+    reason: ChangeReason = strawberry.field(
+        description="SNAPSHOT first; later, the newest change among those the starts reflect.")
+    slots: BookableSlots
+    #: Execution results for the subscribers this same event goes to (see fastpath.execution).
+    shared_results: strawberry.Private[dict[str, object]]
+
+    @classmethod
+    def of(cls, event: LiveEvent) -> BookableSlotsChange:
+        """One object per event, shared by every subscriber it is sent to."""
+        made = event.shared.get("graphql")
+        if not isinstance(made, BookableSlotsChange):
+            made = event.shared["graphql"] = cls(
+                resource_id=strawberry.ID(to_global_id("Resource", event.resource_id)),
+                reason=ChangeReason(event.reason.value), slots=BookableSlots.of(event.slots),
+                shared_results={})
+        return made
+
+
+@strawberry.type
 class Subscription:
     @strawberry.subscription(description=(
         "Live availability. The first event is a SNAPSHOT of the window; each later\n"
@@ -62,3 +84,15 @@ class Subscription:
                                    window: TimeWindowInput) -> AsyncGenerator[AvailabilityChange, None]:
         async for event in subscriptions.availability_changed(info.context, resource_ids, window):
             yield AvailabilityChange.of(event)
+
+    @strawberry.subscription(description=(
+        "Live bookable slots: per resource, the starts bookableSlots would answer. The first\n"
+        "event is a SNAPSHOT; each later one is sent when a committed change (bookings, holds,\n"
+        "rules) moved the starts of the window, read at one version. Events of one resource\n"
+        "arrive in version order; a change that moves no start sends nothing."))
+    async def bookable_slots_changed(self, info: Info[Context, None], resource_ids: list[strawberry.ID],
+                                     window: TimeWindowInput, duration_minutes: int,
+                                     step_minutes: int | None = None) -> AsyncGenerator[BookableSlotsChange, None]:
+        async for event in slot_subscriptions.bookable_slots_changed(
+                info.context, resource_ids, window, duration_minutes, step_minutes):
+            yield BookableSlotsChange.of(event)

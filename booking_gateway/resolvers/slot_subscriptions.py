@@ -1,0 +1,57 @@
+"""Subscription.bookableSlotsChanged: availabilityChanged's machinery, with bookable starts as the state.
+
+Checked like the ``bookableSlots`` query and limited like ``availabilityChanged`` (resource
+count, window, the tenant's live quotas); one listener on the process's hub, whose reads are
+``bookableSlots`` of one resource each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from uuid import UUID
+
+from booking_gateway.domain import rules
+from booking_gateway.domain.bookable_slots import bookable_slots, check_arguments
+from booking_gateway.domain.errors import DomainError, NotFound
+from booking_gateway.domain.ports import ChangeReason
+from booking_gateway.live.routing import LiveEvent, SlotsView
+from booking_gateway.resolvers.context import Context
+from booking_gateway.resolvers.fields import window_of
+from booking_gateway.resolvers.graphql_errors import query_error
+from booking_gateway.resolvers.subscriptions import checked_ids, hub_of, not_found, quota
+from booking_gateway.schema.inputs import TimeWindowInput
+
+
+async def bookable_slots_changed(ctx: Context, resource_ids: Sequence[str], window: TimeWindowInput,
+                                 duration_minutes: int, step_minutes: int | None) -> AsyncIterator[LiveEvent]:
+    live = hub_of(ctx)
+    try:
+        ids = checked_ids(ctx, resource_ids)
+        checked = window_of(window)
+        rules.check_availability_window(checked, ctx.deps.limits)
+        check_arguments(ctx.deps.limits, checked, duration_minutes, step_minutes)
+    except DomainError as err:
+        raise query_error(err) from None
+    view = SlotsView(checked, duration_minutes, step_minutes)
+    lease = quota(live.quotas, ctx.tenant_id, ids, checked)
+    try:
+        async with live.listen(ctx.tenant_id, ids, view) as listener:
+            # read after listening: a change committed from now on is either in it or sent after it
+            for event in await _snapshot(ctx, view, ids):
+                listener.mailbox.sent(event)
+                yield event
+            async for event in listener.events():
+                yield event
+    finally:
+        lease.release()
+
+
+async def _snapshot(ctx: Context, view: SlotsView, ids: list[UUID]) -> list[LiveEvent]:
+    try:
+        found = await bookable_slots(ctx.deps, ctx.tenant_id, ids, view.window,
+                                     view.duration_minutes, view.step_minutes)
+    except NotFound as err:
+        raise not_found(err) from None
+    except DomainError as err:  # too many candidate starts: known once the rules are read
+        raise query_error(err) from None
+    return [LiveEvent(s.resource_id, ChangeReason.SNAPSHOT, view.window, s) for s in found]
