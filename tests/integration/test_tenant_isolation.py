@@ -386,6 +386,23 @@ async def subscribe_to_another_tenants_resource(a: Tenant, b: Tenant) -> None:
         assert not refused.data
 
 
+SUBSCRIBE_SLOTS = """subscription($ids: [ID!]!, $window: TimeWindowInput!) {
+  bookableSlotsChanged(resourceIds: $ids, window: $window, durationMinutes: 60, stepMinutes: 60) {
+    resourceId reason slots { starts } } }"""
+
+
+@case("Subscription.bookableSlotsChanged")
+async def subscribe_to_slots_of_another_tenants_resource(a: Tenant, b: Tenant) -> None:
+    snapshot = await a.subscribe(SUBSCRIBE_SLOTS, ids=[a.resource], window=WINDOW)
+    assert snapshot.errors is None, snapshot.errors
+    assert snapshot.data["bookableSlotsChanged"]["reason"] == "SNAPSHOT"
+    assert snapshot.data["bookableSlotsChanged"]["slots"]["starts"] != []
+    for ids in ([a.resource], [b.resource, a.resource]):
+        refused = await b.subscribe(SUBSCRIBE_SLOTS, ids=ids, window=WINDOW)
+        not_found(refused)
+        assert not refused.data
+
+
 # --- the tests ----------------------------------------------------------------------------------
 
 FIELDS = fields_to_cover()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from booking_gateway.domain.bookable_slots import BookableSlots
 from booking_gateway.domain.model import Availability
 from booking_gateway.domain.ports import ChangeReason
 from booking_gateway.domain.time_window import TimeWindow
@@ -76,3 +77,31 @@ def test_never_a_version_lower_than_one_sent() -> None:
 def test_the_bound_must_allow_one_event() -> None:
     with pytest.raises(ValueError, match="per_resource"):
         Mailbox(per_resource=0)
+
+
+def slots_event(version: int, starts: list[datetime]) -> LiveEvent:
+    return LiveEvent(ROOM, ChangeReason.BOOKED, WINDOW,
+                     BookableSlots(ROOM, WINDOW, timedelta(hours=1), starts, version, 1))
+
+
+def test_starts_that_repeat_what_was_sent_are_not_sent_and_their_version_still_counts() -> None:
+    box = Mailbox()
+    nine, ten = T0 + timedelta(hours=9), T0 + timedelta(hours=10)
+    box.sent(slots_event(3, [nine, ten]))  # the SNAPSHOT
+    box.put(slots_event(4, [nine, ten]))  # a change elsewhere in the reach: nothing moved
+    box.put(slots_event(5, [ten]))
+    box.put(slots_event(6, [ten]))
+    assert [(e.version, e.slots.starts) for e in box.take()] == [(5, [ten])]
+    assert box.repeated == 2
+    box.put(slots_event(4, [nine, ten]))  # read long ago: older than what was skipped
+    box.put(slots_event(7, [nine, ten]))
+    assert [e.version for e in box.take()] == [7]
+
+
+def test_availability_events_are_sent_even_when_they_look_the_same() -> None:
+    box = Mailbox()
+    box.sent(event(ROOM, 1, reason=ChangeReason.SNAPSHOT))
+    box.put(event(ROOM, 2))
+    box.put(event(ROOM, 3))
+    assert [e.version for e in box.take()] == [2, 3]
+    assert box.repeated == 0

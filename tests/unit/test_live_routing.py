@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from booking_gateway.domain.bookable_slots import BookableSlots
 from booking_gateway.domain.model import Availability
 from booking_gateway.domain.ports import AvailabilityChanged, ChangeReason
 from booking_gateway.domain.time_window import TimeWindow
-from booking_gateway.live.routing import Touch, changed_part, events, plan
+from booking_gateway.live.routing import SlotsView, Touch, changed_part, events, plan
 
 T0 = datetime(2027, 6, 1, tzinfo=UTC)
 TENANT, RESOURCE = uuid.uuid4(), uuid.uuid4()
@@ -65,3 +66,24 @@ def test_events_of_a_window_share_one_fresh_availability() -> None:
     assert [(e.reason, e.changed, e.version) for e in made] == [
         (ChangeReason.BOOKED, w(9, 10), 9), (ChangeReason.CANCELLED, w(11, 12), 9)]
     assert all(e.availability is fresh for e in made)
+
+
+def slots(window: TimeWindow, starts: list[datetime], version: int) -> BookableSlots:
+    return BookableSlots(RESOURCE, window, timedelta(hours=1), starts, version, 1)
+
+
+def test_a_slots_view_is_touched_by_changes_as_far_as_two_buffers_and_the_duration_away() -> None:
+    view = SlotsView(w(0, 24), duration_minutes=60, step_minutes=30)
+    assert view.reach == w(-48, 73)
+    work = plan([view, w(0, 24)], [change(50, 51, 3), change(73, 74, 4)])
+    assert list(work) == [view], "availability of the day is not touched; its slots may be"
+    assert work[view] == [Touch(ChangeReason.BOOKED, w(50, 51))]
+    assert plan([view], [change(9, 10, 5)], resync=True)[view][0] == Touch(ChangeReason.SNAPSHOT, w(0, 24))
+
+
+def test_slots_are_one_event_per_burst_with_the_newest_reason() -> None:
+    fresh = slots(w(8, 12), [T0], 9)
+    (made,) = events(RESOURCE, [Touch(ChangeReason.BOOKED, w(9, 10)), Touch(ChangeReason.CANCELLED, w(11, 12))],
+                     fresh)
+    assert (made.reason, made.changed, made.version, made.slots) == (ChangeReason.CANCELLED, w(9, 12), 9, fresh)
+    assert made.content == [T0]
