@@ -7,6 +7,7 @@ import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -14,10 +15,16 @@ import asyncpg
 import pytest
 
 from booking_gateway.app import Gateway
+from booking_gateway.domain.time_window import TimeWindow
 from booking_gateway.infra.postgres.tenants import PostgresTenantDirectory
+from booking_gateway.live.hub import Listener
+from booking_gateway.live.routing import LiveEvent, SlotsView
+from booking_gateway.live.wsclient import GraphQLWebSocket
 from booking_gateway.resolvers.subscriptions import LiveContext
 from booking_gateway.schema.ids import parse_global_id, to_global_id
-from tests.integration.graphql_client import CANCEL, SCHEMA, Client
+from tests.integration import test_live_server
+from tests.integration.graphql_client import CANCEL, CREATE_RESOURCE, SCHEMA, Client
+from tests.integration.test_live_server import Served, post
 from tests.integration.test_resource_rules import BOOK, SLOTS, at, office_hours, set_rules
 
 SUBSCRIBE = """subscription($ids: [ID!]!, $window: TimeWindowInput!, $duration: Int!, $step: Int) {
@@ -26,6 +33,9 @@ SUBSCRIBE = """subscription($ids: [ID!]!, $window: TimeWindowInput!, $duration: 
 
 HOLD = """mutation($input: HoldSlotInput!) { holdSlot(input: $input) { booking { id } error { code } } }"""
 RELEASE = """mutation($input: ReleaseHoldInput!) { releaseHold(input: $input) { error { code } } }"""
+
+#: the gateway served by uvicorn in this process, for the test over the wire
+served = test_live_server.served
 
 MONDAY = {"start": at("00:00"), "end": at("00:00", "2031-03-04")}
 
@@ -249,3 +259,46 @@ async def test_too_many_resources_and_too_many_candidate_starts_are_refused(
     assert "candidate starts" in error["message"]
     assert gateway.live.stats().listeners == 0
     assert gateway.live.quotas.tenants() == 0
+
+
+async def test_over_websocket_two_subscribers_get_the_same_push(served: Served) -> None:
+    """The wire, and the rendering shared by subscribers of the same document (fastpath.execution)."""
+    data = await post(served, CREATE_RESOURCE, input={"clientMutationId": secrets.token_hex(6), "name": "Room"})
+    room = data["createResource"]["resource"]["id"]
+    async with GraphQLWebSocket.connect(served.url, served.key) as one, \
+            GraphQLWebSocket.connect(served.url, served.key) as two:
+        for ws in (one, two):
+            await ws.subscribe(SUBSCRIBE, ids=[room], window=MONDAY, duration=60, step=60)
+        firsts = [(await ws.receive()).payload["data"]["bookableSlotsChanged"] for ws in (one, two)]
+        assert firsts[0] == firsts[1]
+        assert firsts[0]["reason"] == "SNAPSHOT"
+        assert len(firsts[0]["slots"]["starts"]) == 24  # no rules: open all day
+        await post(served, BOOK, input={"clientMutationId": secrets.token_hex(6), "resourceId": room,
+                                        "start": at("10:00"), "end": at("11:00")})
+        pushed = [(await ws.receive()).payload["data"]["bookableSlotsChanged"] for ws in (one, two)]
+        assert pushed[0] == pushed[1]
+        assert pushed[0]["reason"] == "BOOKED"
+        assert set(firsts[0]["slots"]["starts"]) - set(pushed[0]["slots"]["starts"]) == {at("10:00")}
+
+
+async def test_listeners_of_the_same_view_share_one_read_and_one_event(
+        gateway: Gateway, client: Client, tenant_id: UUID) -> None:
+    room = await a_room(client)
+    _, resource_id = parse_global_id(room, "id")
+    view = SlotsView(TimeWindow(datetime(2031, 3, 3, tzinfo=UTC), datetime(2031, 3, 4, tzinfo=UTC)), 60, 30)
+    hub = gateway.live
+
+    async def first(listener: Listener) -> LiveEvent:
+        async with asyncio.timeout(10):
+            async for event in listener.events():
+                return event
+        raise AssertionError("no event")
+
+    async with hub.listen(tenant_id, [resource_id], view) as one, hub.listen(tenant_id, [resource_id], view) as two:
+        before = hub.reads
+        await book(client, room, at("09:00"), at("10:00"))
+        pushed = await first(one)
+        assert pushed is await first(two)
+        assert hub.reads == before + 1
+        assert datetime(2031, 3, 3, 9, tzinfo=UTC) not in pushed.slots.starts
+        assert datetime(2031, 3, 3, 10, tzinfo=UTC) in pushed.slots.starts
