@@ -3,11 +3,12 @@
 Every subscriber of a window receives the same event; executing the selection set for each of
 them made a booking's fan-out cost grow with the number of subscribers (more with long
 busy/free lists; measured in benchmarks/README.md). A payload that carries ``shared_results`` (see
-:class:`~booking_gateway.schema.subscription.AvailabilityChange`) is executed once per
-(document, variables) and the result reused for the other subscribers that sent the same.
+:class:`~booking_gateway.schema.subscription.AvailabilityChange` and ``BookableSlotsChange``) is
+executed once per (document, variables) and the result reused for the other subscribers that
+sent the same.
 
-Sound only because nothing under AvailabilityChange depends on the context or the caller:
-its fields are plain data of the event, which belongs to the one tenant of its channel.
+Sound only because nothing under those payloads depends on the context or the caller: their
+fields are plain data of the event, which belongs to the one tenant of its channel.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Live availability: the per-process hub that fans Redis pub/sub changes out to subscriptions.
+"""Live availability and bookable slots: the per-process hub that fans Redis pub/sub changes out
+to subscriptions.
 
 ``routing`` and ``mailbox`` are pure (which listeners a change touches, what they are told, how
 a slow consumer's backlog folds into the latest state); ``subscriber`` owns the one Redis

@@ -127,7 +127,7 @@ class LiveHub:
         self._flushers: set[asyncio.Task[None]] = set()
         self._read_slots = asyncio.Semaphore(self._config.read_concurrency)
         self._last_warning = 0.0
-        #: Availability reads made for live events, for tests and stats.
+        #: State reads (availability or slots) made for live events, for tests and stats.
         self.reads = 0
 
     def start(self) -> None:
