@@ -220,7 +220,8 @@ def reconcile(
         help="Push the metrics to this Prometheus Pushgateway (job booking-gateway-reconcile); "
         "exits 0 whenever they were pushed.")] = None,
 ) -> None:
-    """Find overlapping confirmed bookings; exit 1 if there are any, 0 if none."""
+    """Find conflicting bookings (confirmed or live holds whose windows, buffers included,
+    overlap); exit 1 if there are any, 0 if none."""
     settings = _settings()
     if prometheus or pushgateway:
         _reconcile_metrics(settings, prometheus, pushgateway)
@@ -231,7 +232,7 @@ def reconcile(
         typer.echo(f"OVERLAP tenant={o.tenant_id} resource={o.resource_id} "
                    f"booking={o.first_id} [{o.first_start.isoformat()}, {o.first_end.isoformat()}) "
                    f"booking={o.second_id} [{o.second_start.isoformat()}, {o.second_end.isoformat()})")
-    typer.echo(f"overlapping confirmed booking pairs: {len(overlaps)}")
+    typer.echo(f"conflicting booking pairs (confirmed or live holds, buffers included): {len(overlaps)}")
     raise typer.Exit(1 if overlaps else 0)
 
 

@@ -87,11 +87,11 @@ async def _cancel(deps: Deps, cmd: CancelBooking, key: IdempotencyKey,
             return Outcome(error=refusal)
         assert booking is not None
         if not (booking.confirmed or booking.held):  # a live hold is cancelled like a booking
-            return await _finish(uow, key, request_hash, booking, load) or Outcome(value=booking)
+            return await commit_change(uow, key, request_hash, booking, load) or Outcome(value=booking)
         cancelled = booking.cancelled(deps.clock.now())
         await uow.update_booking(cancelled)
         version = await uow.bump_availability_version(booking.resource_id)
-        if (lost := await _finish(uow, key, request_hash, cancelled, load)) is not None:
+        if (lost := await commit_change(uow, key, request_hash, cancelled, load)) is not None:
             return lost
     await deps.events.publish(AvailabilityChanged(
         cmd.tenant_id, booking.resource_id, ChangeReason.CANCELLED, booking.window, version))
@@ -159,7 +159,7 @@ async def _move(deps: Deps, cmd: RescheduleBooking, key: IdempotencyKey, request
             return Outcome(error=refusal)
         assert booking is not None
         if booking.window == window:
-            return await _finish(uow, key, request_hash, booking, load) or Outcome(value=booking)
+            return await commit_change(uow, key, request_hash, booking, load) or Outcome(value=booking)
         # resource before holds, the booking commit's lock order; the rules at one version,
         # locked against a change until this transaction ends; then free what expired
         await uow.lock_resource(booking.resource_id)
@@ -182,7 +182,7 @@ async def _move(deps: Deps, cmd: RescheduleBooking, key: IdempotencyKey, request
         moved = booking.moved_to(window, deps.clock.now())
         await uow.update_booking(moved, blocked)
         version = await uow.bump_availability_version(booking.resource_id)
-        if (lost := await _finish(uow, key, request_hash, moved, load)) is not None:
+        if (lost := await commit_change(uow, key, request_hash, moved, load)) is not None:
             return lost
     await deps.events.publish(AvailabilityChanged(
         cmd.tenant_id, booking.resource_id, ChangeReason.RESCHEDULED,
@@ -198,9 +198,11 @@ def _not_movable(booking: Booking | None) -> DomainError | None:
     return None
 
 
-async def _finish(uow: UnitOfWork, key: IdempotencyKey, request_hash: bytes, booking: Booking,
+async def commit_change(uow: UnitOfWork, key: IdempotencyKey, request_hash: bytes, booking: Booking,
                   load: Callable[[UUID], Awaitable[Booking | None]]) -> Outcome[Booking] | None:
-    """Store the success and commit (None); if a request reusing the key won, replay it."""
+    """Store the success and commit (None); if a request reusing the key won, replay it.
+
+    Every change of a booking ends with it: cancel, reschedule, and confirm/release of holds."""
     if await uow.store_outcome(key, StoredOutcome(request_hash, OutcomeKind.SUCCEEDED, booking.id)):
         await uow.commit()
         return None

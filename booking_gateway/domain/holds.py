@@ -13,7 +13,7 @@ from functools import partial
 
 from booking_gateway.domain import rules
 from booking_gateway.domain.book_slot import claim_window
-from booking_gateway.domain.change_booking import STORE_RETRY_AFTER_MS, _finish
+from booking_gateway.domain.change_booking import STORE_RETRY_AFTER_MS, commit_change
 from booking_gateway.domain.commands import BookSlot, ConfirmBooking, HoldSlot, ReleaseHold
 from booking_gateway.domain.errors import (
     Contended,
@@ -133,7 +133,7 @@ async def _apply(deps: Deps, uow: UnitOfWork, key: IdempotencyKey, request_hash:
     await uow.update_booking(changed)
     version = await uow.bump_availability_version(booking.resource_id)
     load = partial(deps.store.get_booking, booking.tenant_id)
-    if (lost := await _finish(uow, key, request_hash, changed, load)) is not None:
+    if (lost := await commit_change(uow, key, request_hash, changed, load)) is not None:
         return lost, None
     return Outcome(value=changed), AvailabilityChanged(
         booking.tenant_id, booking.resource_id, reason, booking.window, version)
@@ -143,7 +143,7 @@ async def _done(uow: UnitOfWork, key: IdempotencyKey, request_hash: bytes, booki
                 deps: Deps) -> Outcome[Booking]:
     """Nothing to change (already confirmed, or the hold already ended): succeed as it is."""
     load = partial(deps.store.get_booking, booking.tenant_id)
-    return await _finish(uow, key, request_hash, booking, load) or Outcome(value=booking)
+    return await commit_change(uow, key, request_hash, booking, load) or Outcome(value=booking)
 
 
 async def _replayed(uow: UnitOfWork, key: IdempotencyKey, request_hash: bytes, deps: Deps,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from uuid import UUID
+
 from booking_gateway.domain import book_slot as booking_uc
 from booking_gateway.domain import change_booking, commands, holds, resources
 from booking_gateway.domain.errors import DomainError, NotFound
@@ -32,91 +35,67 @@ async def create_resource(ctx: Context, data: inputs.CreateResourceInput) -> pay
 
 
 async def book_slot(ctx: Context, data: inputs.BookSlotInput) -> payloads.BookSlotPayload:
-    try:
-        resource_id = expect_id(data.resource_id, "Resource", "resourceId")
-        outcome: Outcome[DomainBooking] = Outcome(error=NotFound("Resource", None))
-        if resource_id is not None:
-            outcome = await booking_uc.book_slot(ctx.deps, commands.BookSlot(
-                ctx.tenant_id, data.client_mutation_id, resource_id, data.start, data.end,
-                data.reference, data.note))
-    except DomainError as err:
-        outcome = Outcome(error=err)
-    booking, replayed, error = _booking_parts(outcome, data.resource_id)
+    booking, replayed, error = await _booking_change(data.resource_id, "Resource", "resourceId", lambda resource_id: (
+        booking_uc.book_slot(ctx.deps, commands.BookSlot(
+            ctx.tenant_id, data.client_mutation_id, resource_id, data.start, data.end, data.reference, data.note))))
     return payloads.BookSlotPayload(client_mutation_id=data.client_mutation_id, booking=booking,
                                     replayed=replayed, error=error)
 
 
 async def cancel_booking(ctx: Context, data: inputs.CancelBookingInput) -> payloads.CancelBookingPayload:
-    try:
-        booking_id = expect_id(data.booking_id, "Booking", "bookingId")
-        outcome: Outcome[DomainBooking] = Outcome(error=NotFound("Booking", None))
-        if booking_id is not None:
-            outcome = await change_booking.cancel_booking(ctx.deps, commands.CancelBooking(
-                ctx.tenant_id, data.client_mutation_id, booking_id, data.expected_version))
-    except DomainError as err:
-        outcome = Outcome(error=err)
-    booking, replayed, error = _booking_parts(outcome, data.booking_id)
+    booking, replayed, error = await _booking_change(data.booking_id, "Booking", "bookingId", lambda booking_id: (
+        change_booking.cancel_booking(ctx.deps, commands.CancelBooking(
+            ctx.tenant_id, data.client_mutation_id, booking_id, data.expected_version))))
     return payloads.CancelBookingPayload(client_mutation_id=data.client_mutation_id, booking=booking,
                                          replayed=replayed, error=error)
 
 
 async def reschedule_booking(ctx: Context,
                              data: inputs.RescheduleBookingInput) -> payloads.RescheduleBookingPayload:
-    try:
-        booking_id = expect_id(data.booking_id, "Booking", "bookingId")
-        outcome: Outcome[DomainBooking] = Outcome(error=NotFound("Booking", None))
-        if booking_id is not None:
-            outcome = await change_booking.reschedule_booking(ctx.deps, commands.RescheduleBooking(
-                ctx.tenant_id, data.client_mutation_id, booking_id, data.start, data.end,
-                data.expected_version))
-    except DomainError as err:
-        outcome = Outcome(error=err)
-    booking, replayed, error = _booking_parts(outcome, data.booking_id)
+    booking, replayed, error = await _booking_change(data.booking_id, "Booking", "bookingId", lambda booking_id: (
+        change_booking.reschedule_booking(ctx.deps, commands.RescheduleBooking(
+            ctx.tenant_id, data.client_mutation_id, booking_id, data.start, data.end, data.expected_version))))
     return payloads.RescheduleBookingPayload(client_mutation_id=data.client_mutation_id,
                                              booking=booking, replayed=replayed, error=error)
 
 
 async def hold_slot(ctx: Context, data: inputs.HoldSlotInput) -> payloads.HoldSlotPayload:
-    try:
-        resource_id = expect_id(data.resource_id, "Resource", "resourceId")
-        outcome: Outcome[DomainBooking] = Outcome(error=NotFound("Resource", None))
-        if resource_id is not None:
-            outcome = await holds.hold_slot(ctx.deps, commands.HoldSlot(
-                ctx.tenant_id, data.client_mutation_id, resource_id, data.start, data.end,
-                data.ttl_seconds, data.reference, data.note))
-    except DomainError as err:
-        outcome = Outcome(error=err)
-    booking, replayed, error = _booking_parts(outcome, data.resource_id)
+    booking, replayed, error = await _booking_change(data.resource_id, "Resource", "resourceId", lambda resource_id: (
+        holds.hold_slot(ctx.deps, commands.HoldSlot(
+            ctx.tenant_id, data.client_mutation_id, resource_id, data.start, data.end, data.ttl_seconds,
+            data.reference, data.note))))
     return payloads.HoldSlotPayload(client_mutation_id=data.client_mutation_id, booking=booking,
                                     replayed=replayed, error=error)
 
 
 async def confirm_booking(ctx: Context, data: inputs.ConfirmBookingInput) -> payloads.ConfirmBookingPayload:
-    try:
-        booking_id = expect_id(data.booking_id, "Booking", "bookingId")
-        outcome: Outcome[DomainBooking] = Outcome(error=NotFound("Booking", None))
-        if booking_id is not None:
-            outcome = await holds.confirm_booking(ctx.deps, commands.ConfirmBooking(
-                ctx.tenant_id, data.client_mutation_id, booking_id, data.expected_version))
-    except DomainError as err:
-        outcome = Outcome(error=err)
-    booking, replayed, error = _booking_parts(outcome, data.booking_id)
+    booking, replayed, error = await _booking_change(data.booking_id, "Booking", "bookingId", lambda booking_id: (
+        holds.confirm_booking(ctx.deps, commands.ConfirmBooking(
+            ctx.tenant_id, data.client_mutation_id, booking_id, data.expected_version))))
     return payloads.ConfirmBookingPayload(client_mutation_id=data.client_mutation_id,
                                           booking=booking, replayed=replayed, error=error)
 
 
 async def release_hold(ctx: Context, data: inputs.ReleaseHoldInput) -> payloads.ReleaseHoldPayload:
-    try:
-        booking_id = expect_id(data.booking_id, "Booking", "bookingId")
-        outcome: Outcome[DomainBooking] = Outcome(error=NotFound("Booking", None))
-        if booking_id is not None:
-            outcome = await holds.release_hold(ctx.deps, commands.ReleaseHold(
-                ctx.tenant_id, data.client_mutation_id, booking_id, data.expected_version))
-    except DomainError as err:
-        outcome = Outcome(error=err)
-    booking, replayed, error = _booking_parts(outcome, data.booking_id)
+    booking, replayed, error = await _booking_change(data.booking_id, "Booking", "bookingId", lambda booking_id: (
+        holds.release_hold(ctx.deps, commands.ReleaseHold(
+            ctx.tenant_id, data.client_mutation_id, booking_id, data.expected_version))))
     return payloads.ReleaseHoldPayload(client_mutation_id=data.client_mutation_id,
                                        booking=booking, replayed=replayed, error=error)
+
+
+async def _booking_change(global_id: str, kind: str, field: str,
+                          run: Callable[[UUID], Awaitable[Outcome[DomainBooking]]],
+                          ) -> tuple[Booking | None, bool, MutationError | None]:
+    """Decode the id the mutation acts on, run its use case, and shape the parts of its booking
+    payload: every expected failure (a malformed id included) is data, never a GraphQL error."""
+    try:
+        object_id = expect_id(global_id, kind, field)
+        outcome: Outcome[DomainBooking] = (Outcome(error=NotFound(kind, None)) if object_id is None
+                                           else await run(object_id))
+    except DomainError as err:
+        outcome = Outcome(error=err)
+    return _booking_parts(outcome, global_id)
 
 
 def _booking_parts(outcome: Outcome[DomainBooking],

@@ -6,14 +6,15 @@ from collections.abc import Sequence
 
 from booking_gateway.domain import model
 from booking_gateway.domain import queries as use_cases
-from booking_gateway.domain.errors import DomainError, NotFound
+from booking_gateway.domain.errors import DomainError
 from booking_gateway.domain.ports import ResourcePage
 from booking_gateway.domain.rules import check_page_size
+from booking_gateway.resolvers import graphql_errors as graph
 from booking_gateway.resolvers.context import Context
 from booking_gateway.resolvers.cursors import parse_resource_cursor, resource_cursor
 from booking_gateway.resolvers.fields import window_of
 from booking_gateway.resolvers.graphql_errors import query_error
-from booking_gateway.schema.ids import expect_id, parse_global_id, to_global_id
+from booking_gateway.schema.ids import expect_id, parse_global_id
 from booking_gateway.schema.inputs import TimeWindowInput
 
 
@@ -59,17 +60,7 @@ async def resources(ctx: Context, first: int | None,
 async def availability(ctx: Context, resource_ids: Sequence[str],
                        window: TimeWindowInput) -> list[model.Availability]:
     try:
-        ids = []
-        for index, global_id in enumerate(resource_ids):
-            object_id = expect_id(global_id, "Resource", f"resourceIds[{index}]")
-            if object_id is None:
-                raise query_error(NotFound("Resource", None),
-                                  f"no Resource with id {global_id} for this tenant")
-            ids.append(object_id)
-        return await use_cases.availability(ctx.deps, ctx.tenant_id, ids, window_of(window))
-    except NotFound as err:
-        assert err.object_id is not None
-        raise query_error(err, f"no Resource with id {to_global_id('Resource', err.object_id)} "
-                               "for this tenant") from None
+        return await use_cases.availability(ctx.deps, ctx.tenant_id, graph.resource_ids(resource_ids),
+                                            window_of(window))
     except DomainError as err:
-        raise query_error(err) from None
+        raise graph.resources_query_error(err) from None

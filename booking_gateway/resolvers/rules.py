@@ -10,11 +10,12 @@ from booking_gateway.domain.errors import DomainError, NotFound
 from booking_gateway.domain.outcome import Outcome
 from booking_gateway.domain.resource_rules import SetResourceRules, schedule_of, set_resource_rules
 from booking_gateway.domain.rules_cache import ResourceSchedule
+from booking_gateway.resolvers import graphql_errors as graph
 from booking_gateway.resolvers.context import Context
 from booking_gateway.resolvers.fields import window_of
 from booking_gateway.resolvers.graphql_errors import query_error
 from booking_gateway.schema.errors import to_graphql
-from booking_gateway.schema.ids import expect_id, to_global_id
+from booking_gateway.schema.ids import expect_id
 from booking_gateway.schema.inputs import TimeWindowInput
 from booking_gateway.schema.rules_types import (
     ResourceRules,
@@ -59,18 +60,7 @@ async def resource_rules(ctx: Context, resource: model.Resource) -> ResourceRule
 async def slots(ctx: Context, resource_ids: Sequence[str], window: TimeWindowInput,
                 duration_minutes: int, step_minutes: int | None) -> list[BookableSlots]:
     try:
-        ids = []
-        for index, global_id in enumerate(resource_ids):
-            object_id = expect_id(global_id, "Resource", f"resourceIds[{index}]")
-            if object_id is None:
-                raise query_error(NotFound("Resource", None),
-                                  f"no Resource with id {global_id} for this tenant")
-            ids.append(object_id)
-        return await bookable_slots(ctx.deps, ctx.tenant_id, ids, window_of(window),
+        return await bookable_slots(ctx.deps, ctx.tenant_id, graph.resource_ids(resource_ids), window_of(window),
                                     duration_minutes, step_minutes)
-    except NotFound as err:
-        assert err.object_id is not None
-        raise query_error(err, f"no Resource with id {to_global_id('Resource', err.object_id)} "
-                               "for this tenant") from None
     except DomainError as err:
-        raise query_error(err) from None
+        raise graph.resources_query_error(err) from None

@@ -70,14 +70,14 @@ def scratch_database() -> Iterator[str]:
         asyncio.run(drop_database(name))
 
 
-def test_reconcile_finds_overlaps_only_when_there_are_some(scratch_database: str, redis_url: str) -> None:
+def test_reconcile_finds_conflicts_only_when_there_are_some(scratch_database: str, redis_url: str) -> None:
     env = {"BOOKING_DATABASE_URL": scratch_database, "BOOKING_REDIS_URL": redis_url}
     cli("migrate", env=env)
     clean = cli("reconcile", env=env, check=False)
     assert clean.returncode == 0, clean.stdout + clean.stderr
-    assert "overlapping confirmed booking pairs: 0" in clean.stdout
+    assert "conflicting booking pairs (confirmed or live holds, buffers included): 0" in clean.stdout
 
-    async def sneak_in_an_overlap() -> None:
+    async def sneak_in_conflicts() -> None:
         conn = await asyncpg.connect(scratch_database)
         try:
             await conn.execute("ALTER TABLE bookings DROP CONSTRAINT bookings_no_overlap")
@@ -85,22 +85,34 @@ def test_reconcile_finds_overlaps_only_when_there_are_some(scratch_database: str
                                          "RETURNING id")
             room = await conn.fetchval("INSERT INTO resources (id, tenant_id, name, time_zone) "
                                        "VALUES (gen_random_uuid(), $1, 'r', 'UTC') RETURNING id", tenant)
-            for start, end, status in [("09:00", "10:00", "confirmed"), ("09:30", "11:00", "confirmed"),
-                                       ("10:00", "12:00", "cancelled"), ("11:00", "12:00", "confirmed")]:
+            # (window, blocked window, status, hold expiry in seconds from now)
+            for start, end, bend, status, expires in [
+                    ("09:00", "10:00", "10:00", "confirmed", None),
+                    ("09:30", "11:00", "11:00", "confirmed", None),  # 1: overlaps the first
+                    ("10:00", "12:00", "12:00", "cancelled", None),  # blocks nothing
+                    ("11:00", "12:00", "12:00", "confirmed", None),
+                    ("11:30", "12:30", "12:30", "held", -60),        # expired: blocks nothing
+                    ("13:00", "14:00", "14:15", "confirmed", None),
+                    ("14:05", "15:00", "15:00", "held", 600),        # 2: a live hold in a buffer
+            ]:
                 await conn.execute(
                     "INSERT INTO bookings (id, tenant_id, resource_id, during, blocked, status, version, "
-                    "created_at, updated_at) VALUES (gen_random_uuid(), $1, $2, tstzrange($3, $4, '[)'), "
-                    "tstzrange($3, $4, '[)'), $5, 1, now(), now())",
+                    "created_at, updated_at, expires_at) VALUES (gen_random_uuid(), $1, $2, "
+                    "tstzrange($3, $4, '[)'), tstzrange($3, $5, '[)'), $6, 1, now(), now(), "
+                    "now() + make_interval(secs => $7))",
                     tenant, room, datetime.fromisoformat(f"2027-01-01T{start}Z"),
-                    datetime.fromisoformat(f"2027-01-01T{end}Z"), status)
+                    datetime.fromisoformat(f"2027-01-01T{end}Z"), datetime.fromisoformat(f"2027-01-01T{bend}Z"),
+                    status, expires)
         finally:
             await conn.close()
 
-    asyncio.run(sneak_in_an_overlap())
+    asyncio.run(sneak_in_conflicts())
     dirty = cli("reconcile", env=env, check=False)
     assert dirty.returncode == 1
-    assert dirty.stdout.count("OVERLAP ") == 1
-    assert "overlapping confirmed booking pairs: 1" in dirty.stdout
+    assert dirty.stdout.count("OVERLAP ") == 2, dirty.stdout
+    assert "[2027-01-01T09:30:00+00:00, 2027-01-01T11:00:00+00:00)" in dirty.stdout
+    assert "[2027-01-01T14:05:00+00:00, 2027-01-01T15:00:00+00:00)" in dirty.stdout
+    assert "conflicting booking pairs (confirmed or live holds, buffers included): 2" in dirty.stdout
 
 
 def test_module_path_is_importable_without_connecting() -> None:

@@ -3,7 +3,6 @@ DateTime text and CORS, against a gateway served by uvicorn on the real PostgreS
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 from collections.abc import AsyncIterator
@@ -13,14 +12,13 @@ from uuid import UUID
 
 import httpx
 import pytest
-import uvicorn
 
 from booking_gateway.app import create_app
 from booking_gateway.infra.settings import Settings
 from booking_gateway.live.wsclient import TRANSPORT_WS, GraphQLWebSocket
 from booking_gateway.schema.scalars import RULE
-from tests.e2e.servers import free_port
 from tests.integration.graphql_client import CREATE_RESOURCE
+from tests.integration.uvicorn_serving import serving
 
 ALLOWED = "https://app.example.com"
 GQL = "application/graphql-response+json"
@@ -40,20 +38,8 @@ class Served:
 
 
 async def _serve(settings: Settings, key: str, **overrides: object) -> AsyncIterator[Served]:
-    app = create_app(settings.model_copy(update={"allowed_origins": ALLOWED, **overrides}))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning",
-                                           lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    try:
-        for _ in range(500):
-            if server.started:
-                break
-            await asyncio.sleep(0.02)
-        assert server.started
-        yield Served(f"http://127.0.0.1:{server.config.port}", key)
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(create_app(settings.model_copy(update={"allowed_origins": ALLOWED, **overrides}))) as url:
+        yield Served(url, key)
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from uuid import UUID
 import httpx
 import orjson
 import pytest
-import uvicorn
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from websockets.asyncio.client import connect
@@ -29,9 +28,9 @@ from booking_gateway.infra.redis.keys import channel_for
 from booking_gateway.infra.settings import Settings
 from booking_gateway.live.wsclient import TRANSPORT_WS, GraphQLWebSocket
 from booking_gateway.schema.ids import parse_global_id
-from tests.e2e.servers import free_port
 from tests.integration.graphql_client import CREATE_RESOURCE
 from tests.integration.redis_fixtures import redis_client
+from tests.integration.uvicorn_serving import serving
 
 ALLOWED = "https://app.example.com"
 DAY = {"start": "2029-02-01T00:00:00Z", "end": "2029-02-02T00:00:00Z"}
@@ -55,15 +54,8 @@ async def served(settings: Settings, tenant_key: tuple[UUID, str]) -> AsyncItera
     # no rate limit: a thousand subscriptions in a few seconds would spend any tenant's budget
     app = create_app(settings.model_copy(update={
         "allowed_origins": ALLOWED, "ws_keepalive_ms": 300, "ws_max_subscriptions": 3, "rate_limit_per_s": 0}))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning",
-                                           lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    try:
-        await eventually(lambda: server.started)
-        yield Served(f"http://127.0.0.1:{server.config.port}", app, tenant_key[1], tenant_key[0])
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(app) as url:
+        yield Served(url, app, tenant_key[1], tenant_key[0])
 
 
 async def eventually(check: Callable[[], bool], wait_s: float = 10.0) -> None:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import json
@@ -14,7 +13,6 @@ from uuid import UUID
 
 import httpx
 import pytest
-import uvicorn
 from redis.asyncio import Redis
 
 from booking_gateway.app import Gateway, create_app
@@ -22,8 +20,8 @@ from booking_gateway.domain.tenancy import hash_secret, hint_of, new_secret
 from booking_gateway.infra.postgres.tenants import PostgresTenantDirectory
 from booking_gateway.infra.settings import Settings, SettingsError
 from booking_gateway.live.wsclient import GraphQLWebSocket
-from tests.e2e.servers import free_port
 from tests.integration.redis_fixtures import delete_prefixed, redis_client, unique_prefix
+from tests.integration.uvicorn_serving import serving
 
 QUERY = "query Resources { resources(first: 5) { edges { node { id name } } } }"
 OTHER = "query Names { resources(first: 1) { edges { node { name } } } }"
@@ -50,21 +48,9 @@ DAY = {"start": "2031-07-01T00:00:00Z", "end": "2031-07-02T00:00:00Z"}
 @contextlib.asynccontextmanager
 async def serve(settings: Settings, key: str) -> AsyncIterator[httpx.AsyncClient]:
     """A gateway of its own (uvicorn in this process) and a client holding the tenant's key."""
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=free_port(),
-                                           log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    try:
-        for _ in range(500):
-            if server.started:
-                break
-            await asyncio.sleep(0.02)
-        assert server.started
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.config.port}",
-                                     headers={"Authorization": f"Bearer {key}"}) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(create_app(settings)) as url, httpx.AsyncClient(
+            base_url=url, headers={"Authorization": f"Bearer {key}"}) as client:
+        yield client
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ for a persisted query and its tenant's quota counter. No other kind of key may e
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
 import uuid
@@ -21,7 +20,6 @@ from uuid import UUID
 
 import httpx
 import pytest
-import uvicorn
 from redis.asyncio import Redis
 
 from booking_gateway.app import Gateway, create_app
@@ -31,9 +29,9 @@ from booking_gateway.infra.redis.keys import lock_key, persisted_document_key, p
 from booking_gateway.infra.redis.rate_limit import rate_key
 from booking_gateway.infra.settings import Settings
 from booking_gateway.schema.ids import parse_global_id, to_global_id
-from tests.e2e.servers import free_port
 from tests.integration.graphql_client import BOOK, CANCEL, CREATE_RESOURCE, RESCHEDULE
 from tests.integration.redis_fixtures import delete_prefixed, redis_client, unique_prefix
+from tests.integration.uvicorn_serving import serving
 
 LOCK_TTL_MS = 10_000
 RATE_PER_S, BURST = 20, 40
@@ -68,21 +66,12 @@ async def served(settings: Settings, tenant_key: tuple[UUID, str], redis: Redis)
     app = create_app(settings.model_copy(update={
         "redis_prefix": prefix, "lock_ttl_ms": LOCK_TTL_MS, "rate_limit_per_s": RATE_PER_S,
         "rate_limit_burst": BURST}))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning",
-                                           lifespan="on"))
-    task = asyncio.create_task(server.serve())
     try:
-        for _ in range(500):
-            if server.started:
-                break
-            await asyncio.sleep(0.02)
-        assert server.started
-        served = Served(f"http://127.0.0.1:{server.config.port}", app.state.gateway, tenant_key[1], prefix)
-        yield served
-        await served.http.aclose()
+        async with serving(app) as url:
+            served = Served(url, app.state.gateway, tenant_key[1], prefix)
+            yield served
+            await served.http.aclose()
     finally:
-        server.should_exit = True
-        await task
         await delete_prefixed(redis, prefix)
 
 

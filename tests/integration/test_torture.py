@@ -63,10 +63,13 @@ def test_the_weakened_build_double_books_and_the_checker_and_reconcile_catch_it(
 
         assert code == 0, output  # the counter-proof held: violations were found
         assert summary["violations"]["1"] > 0, output
-        assert summary["reconcile_overlaps"] == summary["violations"]["1"]
+        # reconcile also counts a confirmed booking over a hold still live at the end
+        assert summary["reconcile_overlaps"] >= summary["violations"]["1"]
         assert "counter-proof held" in output
         metrics = reconcile_metrics(scratch_url(out))
-        assert f"booking_overlapping_pairs {float(summary['violations']['1'])}" in metrics
+        [gauge] = [line for line in metrics.splitlines() if line.startswith("booking_overlapping_pairs ")]
+        # holds live at the end of the run may have expired since
+        assert summary["violations"]["1"] <= float(gauge.split()[1]) <= summary["reconcile_overlaps"], metrics
     finally:
         drop_scratch(out)
 

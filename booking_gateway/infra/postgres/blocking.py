@@ -16,6 +16,12 @@ from __future__ import annotations
 #: The row (its columns unqualified) blocks its window.
 BLOCKS = "(status = 'confirmed' OR (status = 'held' AND expires_at > now()))"
 
+
+def blocks(alias: str) -> str:
+    """:data:`BLOCKS` for the row ``alias`` of a join (reconcile compares two rows)."""
+    return (f"({alias}.status = 'confirmed' OR ({alias}.status = 'held' "
+            f"AND {alias}.expires_at > now()))")
+
 #: The status a client sees: a hold past its expiry is EXPIRED even before it is ended.
 EFFECTIVE_STATUS = ("CASE WHEN status = 'held' AND expires_at <= now() THEN 'expired' "
                     "ELSE status END")

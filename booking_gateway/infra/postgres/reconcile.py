@@ -1,6 +1,9 @@
-"""The audit: confirmed bookings that overlap, found with one query over the GiST index.
+"""The audit: bookings that conflict, found with one query over the GiST index.
 
-With the exclusion constraint in place it finds nothing; it exists to prove that, and to
+Two rows of a resource conflict when both block (a confirmed booking, or a hold not yet
+expired: :mod:`.blocking`) and their blocked windows (the windows widened by the resource's
+buffers when they were written) overlap: exactly what the exclusion constraint forbids, less
+the expired holds it still sees. With the constraint in place it finds nothing; it exists to prove that, and to
 catch what a constraint dropped by hand, a restore or a bad migration let through. Run as a
 periodic job, it exports its count as a Prometheus gauge (printed, or pushed to a Pushgateway)
 so that an alert fires on ``booking_overlapping_pairs > 0``.
@@ -17,23 +20,24 @@ from prometheus_client import CollectorRegistry, Gauge, generate_latest, push_to
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from booking_gateway.infra.postgres.blocking import blocks
+
+_CONFLICTING = f"""
+FROM bookings a
+JOIN bookings b ON b.resource_id = a.resource_id AND a.id < b.id AND a.blocked && b.blocked
+WHERE {blocks("a")} AND {blocks("b")}
+"""
+
 _OVERLAPS = text("""
 SELECT a.tenant_id, a.resource_id, a.id AS first_id, lower(a.during) AS first_start,
        upper(a.during) AS first_end, b.id AS second_id, lower(b.during) AS second_start,
        upper(b.during) AS second_end
-FROM bookings a
-JOIN bookings b ON b.resource_id = a.resource_id AND a.id < b.id AND a.during && b.during
-WHERE a.status = 'confirmed' AND b.status = 'confirmed'
+""" + _CONFLICTING + """
 ORDER BY a.tenant_id, a.resource_id, lower(a.during)
 LIMIT :limit
 """)
 
-_COUNT = text("""
-SELECT count(*)
-FROM bookings a
-JOIN bookings b ON b.resource_id = a.resource_id AND a.id < b.id AND a.during && b.during
-WHERE a.status = 'confirmed' AND b.status = 'confirmed'
-""")
+_COUNT = text("SELECT count(*)" + _CONFLICTING)
 
 #: A gauge, not a counter: it is the state found by the last run, and should stay 0.
 OVERLAPS_METRIC = "booking_overlapping_pairs"
@@ -68,8 +72,9 @@ async def count_overlaps(engine: AsyncEngine) -> int:
 def overlap_metrics(count: int, now: float | None = None) -> CollectorRegistry:
     """The overlap count and the time it was taken, as a registry of Prometheus gauges."""
     registry = CollectorRegistry()
-    Gauge(OVERLAPS_METRIC, "Pairs of confirmed bookings of one resource whose windows overlap, "
-          "found by booking-gateway reconcile (the exclusion constraint keeps it at 0)",
+    Gauge(OVERLAPS_METRIC, "Pairs of blocking bookings (confirmed, or live holds) of one resource whose "
+          "windows, buffers included, overlap, found by booking-gateway reconcile (the exclusion "
+          "constraint keeps it at 0)",
           registry=registry).set(count)
     Gauge(LAST_RUN_METRIC, "When booking-gateway reconcile last counted the overlaps",
           registry=registry).set(time.time() if now is None else now)
