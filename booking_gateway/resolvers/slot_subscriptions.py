@@ -12,13 +12,13 @@ from uuid import UUID
 
 from booking_gateway.domain import rules
 from booking_gateway.domain.bookable_slots import bookable_slots, check_arguments
-from booking_gateway.domain.errors import DomainError, NotFound
+from booking_gateway.domain.errors import DomainError
 from booking_gateway.domain.ports import ChangeReason
 from booking_gateway.live.routing import LiveEvent, SlotsView
 from booking_gateway.resolvers.context import Context
 from booking_gateway.resolvers.fields import window_of
-from booking_gateway.resolvers.graphql_errors import query_error
-from booking_gateway.resolvers.subscriptions import checked_ids, hub_of, not_found, quota
+from booking_gateway.resolvers.graphql_errors import query_error, resources_query_error
+from booking_gateway.resolvers.subscriptions import checked_ids, hub_of, quota
 from booking_gateway.schema.inputs import TimeWindowInput
 
 
@@ -50,8 +50,6 @@ async def _snapshot(ctx: Context, view: SlotsView, ids: list[UUID]) -> list[Live
     try:
         found = await bookable_slots(ctx.deps, ctx.tenant_id, ids, view.window,
                                      view.duration_minutes, view.step_minutes)
-    except NotFound as err:
-        raise not_found(err) from None
-    except DomainError as err:  # too many candidate starts: known once the rules are read
-        raise query_error(err) from None
+    except DomainError as err:  # also too many candidate starts: known once the rules are read
+        raise resources_query_error(err) from None
     return [LiveEvent(s.resource_id, ChangeReason.SNAPSHOT, view.window, s) for s in found]

@@ -16,10 +16,10 @@ from booking_gateway.domain.time_window import TimeWindow
 from booking_gateway.live.hub import LiveHub
 from booking_gateway.live.quotas import Lease, QuotaExceeded, TenantQuotas
 from booking_gateway.live.routing import LiveEvent
+from booking_gateway.resolvers import graphql_errors as graph
 from booking_gateway.resolvers.context import Context
 from booking_gateway.resolvers.fields import window_of
 from booking_gateway.resolvers.graphql_errors import query_error
-from booking_gateway.schema.ids import expect_id, to_global_id
 from booking_gateway.schema.inputs import TimeWindowInput
 
 #: ``extensions.code`` of a subscription refused by a per-tenant quota.
@@ -78,27 +78,16 @@ def quota(quotas: TenantQuotas, tenant_id: UUID, ids: list[UUID], window: TimeWi
 
 def checked_ids(ctx: Context, resource_ids: Sequence[str]) -> list[UUID]:
     """The resources as ids, without duplicates: 1 to the per-query maximum."""
-    ids: list[UUID] = []
-    for index, global_id in enumerate(resource_ids):
-        object_id = expect_id(global_id, "Resource", f"resourceIds[{index}]")
-        if object_id is None:
-            raise query_error(NotFound("Resource", None), f"no Resource with id {global_id} for this tenant")
-        ids.append(object_id)
-    ids = list(dict.fromkeys(ids))
+    ids = list(dict.fromkeys(graph.resource_ids(resource_ids)))
     if not ids or len(ids) > ctx.deps.limits.max_resources_per_query:
         raise ValidationFailed("resourceIds", f"subscribe to 1 to {ctx.deps.limits.max_resources_per_query} "
                                f"resources, not {len(ids)}")
     return ids
 
 
-def not_found(err: NotFound) -> GraphQLError:
-    assert err.object_id is not None
-    return query_error(err, f"no Resource with id {to_global_id('Resource', err.object_id)} for this tenant")
-
-
 async def _snapshot(ctx: Context, ids: list[UUID], window: TimeWindow) -> list[LiveEvent]:
     try:
         found = await use_cases.availability(ctx.deps, ctx.tenant_id, ids, window)
     except NotFound as err:
-        raise not_found(err) from None
+        raise graph.resources_query_error(err) from None
     return [LiveEvent(a.resource_id, ChangeReason.SNAPSHOT, window, a) for a in found]
