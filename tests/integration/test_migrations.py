@@ -43,7 +43,8 @@ async def _seed(url: str) -> None:
                 "updated_at, expires_at) VALUES (gen_random_uuid(), $1, $2, tstzrange($3::timestamptz, "
                 "$3::timestamptz + interval '1 hour', '[)'), tstzrange($3::timestamptz - interval '10 minutes', "
                 "$3::timestamptz + interval '70 minutes', '[)'), $4, 1, now(), now(), "
-                "now() + make_interval(secs => $5))", tenant, room, datetime.fromisoformat(f"2027-01-01T{start}:00+00:00"), status, expires)
+                "now() + make_interval(secs => $5))",
+                tenant, room, datetime.fromisoformat(f"2027-01-01T{start}:00+00:00"), status, expires)
     finally:
         await conn.close()
 
@@ -60,11 +61,13 @@ def test_head_down_to_0001_and_up_again_keeps_the_data_and_the_constraint(scratc
     migrate(scratch_url)
     asyncio.run(_seed(scratch_url))
     [head] = asyncio.run(_read(scratch_url, CONSTRAINT))
-    assert "blocked WITH &&" in head[0] and "'held'" in head[0], head[0]
+    assert "blocked WITH &&" in head[0], head[0]
+    assert "'held'" in head[0], head[0]
 
     command.downgrade(alembic_config(scratch_url), "0001")
     [down] = asyncio.run(_read(scratch_url, CONSTRAINT))
-    assert "during WITH &&" in down[0] and "'held'" not in down[0], down[0]
+    assert "during WITH &&" in down[0], down[0]
+    assert "'held'" not in down[0], down[0]
     rows = asyncio.run(_read(scratch_url, "SELECT status FROM bookings ORDER BY lower(during)"))
     assert [r["status"] for r in rows] == ["confirmed", "cancelled"]  # the hold could not stay a hold
 
