@@ -47,6 +47,16 @@ def database_url() -> Iterator[str]:
         asyncio.run(drop_database(name))
 
 
+@pytest.fixture
+def scratch_database() -> Iterator[str]:
+    """An empty database of the test's own (not migrated), dropped afterwards."""
+    name = asyncio.run(create_database("bg_scratch"))
+    try:
+        yield database_url_for(name)
+    finally:
+        asyncio.run(drop_database(name))
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     return REDIS_URL

@@ -5,14 +5,11 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import asyncpg
-import pytest
 
-from tests.conftest import create_database, database_url_for, drop_database
 from tests.e2e.servers import ROOT, cli
 
 CONTRACT_CHECK = ROOT / "contract" / "tools" / "contract_check.py"
@@ -59,15 +56,6 @@ def test_bad_settings_are_one_line_errors(gateway_env: dict[str, str]) -> None:
     assert result.stderr.strip().splitlines() == [
         "error: BOOKING_LOCK_WAIT_MS='soon' is invalid: Input should be a valid integer, "
         "unable to parse string as an integer"]
-
-
-@pytest.fixture
-def scratch_database() -> Iterator[str]:
-    name = asyncio.run(create_database("bg_scratch"))
-    try:
-        yield database_url_for(name)
-    finally:
-        asyncio.run(drop_database(name))
 
 
 def test_reconcile_finds_conflicts_only_when_there_are_some(scratch_database: str, redis_url: str) -> None:

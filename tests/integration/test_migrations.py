@@ -8,27 +8,15 @@ and an upgrade after it must take the rows it left.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import datetime
 
 import asyncpg
-import pytest
 from alembic import command
 
 from booking_gateway.infra.postgres.migrate import alembic_config, migrate
-from tests.conftest import create_database, database_url_for, drop_database
 
 CONSTRAINT = ("SELECT pg_get_constraintdef(oid) FROM pg_constraint "
               "WHERE conrelid = 'bookings'::regclass AND conname = 'bookings_no_overlap'")
-
-
-@pytest.fixture
-def scratch_url() -> Iterator[str]:
-    name = asyncio.run(create_database("bg_migrations"))
-    try:
-        yield database_url_for(name)
-    finally:
-        asyncio.run(drop_database(name))
 
 
 async def _seed(url: str) -> None:
@@ -57,23 +45,23 @@ async def _read(url: str, query: str) -> list[asyncpg.Record]:
         await conn.close()
 
 
-def test_head_down_to_0001_and_up_again_keeps_the_data_and_the_constraint(scratch_url: str) -> None:
-    migrate(scratch_url)
-    asyncio.run(_seed(scratch_url))
-    [head] = asyncio.run(_read(scratch_url, CONSTRAINT))
+def test_head_down_to_0001_and_up_again_keeps_the_data_and_the_constraint(scratch_database: str) -> None:
+    migrate(scratch_database)
+    asyncio.run(_seed(scratch_database))
+    [head] = asyncio.run(_read(scratch_database, CONSTRAINT))
     assert "blocked WITH &&" in head[0], head[0]
     assert "'held'" in head[0], head[0]
 
-    command.downgrade(alembic_config(scratch_url), "0001")
-    [down] = asyncio.run(_read(scratch_url, CONSTRAINT))
+    command.downgrade(alembic_config(scratch_database), "0001")
+    [down] = asyncio.run(_read(scratch_database, CONSTRAINT))
     assert "during WITH &&" in down[0], down[0]
     assert "'held'" not in down[0], down[0]
-    rows = asyncio.run(_read(scratch_url, "SELECT status FROM bookings ORDER BY lower(during)"))
+    rows = asyncio.run(_read(scratch_database, "SELECT status FROM bookings ORDER BY lower(during)"))
     assert [r["status"] for r in rows] == ["confirmed", "cancelled"]  # the hold could not stay a hold
 
-    migrate(scratch_url)
-    [again] = asyncio.run(_read(scratch_url, CONSTRAINT))
+    migrate(scratch_database)
+    [again] = asyncio.run(_read(scratch_database, CONSTRAINT))
     assert again[0] == head[0]
-    rows = asyncio.run(_read(scratch_url, "SELECT status, blocked = during AS unbuffered FROM bookings "
+    rows = asyncio.run(_read(scratch_database, "SELECT status, blocked = during AS unbuffered FROM bookings "
                                           "ORDER BY lower(during)"))
     assert [(r["status"], r["unbuffered"]) for r in rows] == [("confirmed", True), ("cancelled", True)]
