@@ -8,6 +8,7 @@ count, window, the tenant's live quotas); one listener on the process's hub, who
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 from uuid import UUID
 
 from booking_gateway.domain import rules
@@ -18,7 +19,7 @@ from booking_gateway.live.routing import LiveEvent, SlotsView
 from booking_gateway.resolvers.context import Context
 from booking_gateway.resolvers.fields import window_of
 from booking_gateway.resolvers.graphql_errors import query_error, resources_query_error
-from booking_gateway.resolvers.subscriptions import checked_ids, hub_of, quota
+from booking_gateway.resolvers.subscriptions import checked_ids, hub_of, live_events
 from booking_gateway.schema.inputs import TimeWindowInput
 
 
@@ -33,17 +34,10 @@ async def bookable_slots_changed(ctx: Context, resource_ids: Sequence[str], wind
     except DomainError as err:
         raise query_error(err) from None
     view = SlotsView(checked, duration_minutes, step_minutes)
-    lease = quota(live.quotas, ctx.tenant_id, ids, checked)
-    try:
-        async with live.listen(ctx.tenant_id, ids, view) as listener:
-            # read after listening: a change committed from now on is either in it or sent after it
-            for event in await _snapshot(ctx, view, ids):
-                listener.mailbox.sent(event)
-                yield event
-            async for event in listener.events():
-                yield event
-    finally:
-        lease.release()
+    # closed with this generator, so that the quota comes back at once, not when collected
+    async with aclosing(live_events(ctx, live, ids, checked, view, lambda: _snapshot(ctx, view, ids))) as events:
+        async for event in events:
+            yield event
 
 
 async def _snapshot(ctx: Context, view: SlotsView, ids: list[UUID]) -> list[LiveEvent]:

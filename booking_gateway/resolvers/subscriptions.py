@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -15,7 +16,7 @@ from booking_gateway.domain.ports import ChangeReason
 from booking_gateway.domain.time_window import TimeWindow
 from booking_gateway.live.hub import LiveHub
 from booking_gateway.live.quotas import Lease, QuotaExceeded, TenantQuotas
-from booking_gateway.live.routing import LiveEvent
+from booking_gateway.live.routing import LiveEvent, View
 from booking_gateway.resolvers import graphql_errors as graph
 from booking_gateway.resolvers.context import Context
 from booking_gateway.resolvers.fields import window_of
@@ -46,11 +47,20 @@ async def availability_changed(ctx: Context, resource_ids: Sequence[str],
         rules.check_availability_window(checked, ctx.deps.limits)
     except DomainError as err:
         raise query_error(err) from None
-    lease = quota(live.quotas, ctx.tenant_id, ids, checked)
+    async with aclosing(live_events(ctx, live, ids, checked, checked, lambda: _snapshot(ctx, ids, checked))) as events:
+        async for event in events:
+            yield event
+
+
+async def live_events(ctx: Context, live: LiveHub, ids: list[UUID], window: TimeWindow, view: View,
+                      snapshot: Callable[[], Awaitable[list[LiveEvent]]]) -> AsyncGenerator[LiveEvent, None]:
+    """Take the tenant's quota, listen, send the snapshot, then the live events: the one stream
+    behind every subscription field (``view`` says what its events carry)."""
+    lease = quota(live.quotas, ctx.tenant_id, ids, window)
     try:
-        async with live.listen(ctx.tenant_id, ids, checked) as listener:
+        async with live.listen(ctx.tenant_id, ids, view) as listener:
             # read after listening: a change committed from now on is either in it or sent after it
-            for event in await _snapshot(ctx, ids, checked):
+            for event in await snapshot():
                 listener.mailbox.sent(event)
                 yield event
             async for event in listener.events():
